@@ -1,0 +1,94 @@
+"""Start a WebSocket server, say where it listens, and stop it cleanly on Ctrl-C or SIGTERM.
+
+Every server in chatlib (echo, uppercase, broadcast, chat) runs through :func:`run_server`,
+so they all behave the same way on the command line:
+
+- once listening, they print one line with the URL to connect to (with ``--port 0`` the
+  operating system picks a free port, and the line carries the real one);
+- Ctrl-C or SIGTERM closes every open connection with code 1001 ("going away"), so each
+  client sees a clean ``ConnectionClosedOK``, and the program exits with status 0.
+"""
+
+import asyncio
+import contextlib
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+
+Handler = Callable[[ServerConnection], Awaitable[None]]
+
+
+def server_url(server: Server, host: str) -> str:
+    """Return the ``ws://`` URL that reaches ``server`` from this machine.
+
+    The port comes from the listening socket, not from the options, because port 0 asks the
+    operating system for any free port. A server bound to every interface ("0.0.0.0", "::"
+    or "") is reached locally through ``localhost``.
+    """
+    port = server.sockets[0].getsockname()[1]
+    if host in ("", "0.0.0.0", "::"):
+        host = "localhost"
+    if ":" in host:  # An IPv6 address must be written in brackets inside a URL.
+        host = f"[{host}]"
+    return f"ws://{host}:{port}"
+
+
+async def wait_for_stop_request() -> None:
+    """Return when the user presses Ctrl-C or the process receives SIGTERM.
+
+    On Windows, asyncio cannot install signal handlers; there Ctrl-C raises
+    KeyboardInterrupt in ``asyncio.run()``, which cancels this coroutine instead, and the
+    server still closes on the way out.
+    """
+    loop = asyncio.get_running_loop()
+    stop_requested = asyncio.Event()
+    stop_signals = (signal.SIGINT, signal.SIGTERM)
+    try:
+        for stop_signal in stop_signals:
+            loop.add_signal_handler(stop_signal, stop_requested.set)
+    except NotImplementedError:  # pragma: no cover - Windows only
+        pass
+    try:
+        await stop_requested.wait()
+    finally:
+        for stop_signal in stop_signals:
+            with contextlib.suppress(NotImplementedError):  # Windows has no signal handlers.
+                loop.remove_signal_handler(stop_signal)
+
+
+async def serve_until_stopped(
+    handler: Handler, host: str, port: int, *, title: str, **serve_options: Any
+) -> None:
+    """Serve ``handler`` on ``host:port`` until a stop is requested, then close cleanly.
+
+    Leaving the ``async with serve(...)`` block closes the listening socket and every open
+    connection with code 1001, then waits for the handlers to finish.
+    """
+    async with serve(handler, host, port, **serve_options) as server:
+        print(f"{title} listening on {server_url(server, host)} (Ctrl-C to stop)", flush=True)
+        await wait_for_stop_request()
+        print("Stopping: closing every connection with code 1001 (going away).", flush=True)
+    print("Server stopped.", flush=True)
+
+
+def run_until_interrupted(main: Awaitable[None]) -> int:
+    """Run ``main`` with ``asyncio.run`` and turn a Ctrl-C into a quiet exit status 0.
+
+    Returns the exit status for ``sys.exit``. A port that is already taken is the one start-up
+    error learners meet often, so it gets a one-line explanation instead of a traceback.
+    """
+    try:
+        asyncio.run(main)
+    except KeyboardInterrupt:
+        return 0
+    except OSError as error:
+        print(f"Cannot start the server: {error.strerror or error}.", file=sys.stderr)
+        print(
+            "Is another server already using that port? Stop it, or pass another --port.",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
