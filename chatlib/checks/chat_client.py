@@ -1,0 +1,178 @@
+"""The chat client's requirements: it talks, it listens while you type, and it ends cleanly.
+
+Each check starts a stand-in server and the client under test, types into the client's
+standard input as a user would, and reads what it prints.
+"""
+
+import socket
+
+from chatlib.checks.clients import ClientUnderTest
+from chatlib.checks.core import CheckFailed, NotCheckedHere, Requirements, on_windows
+from chatlib.checks.participants import quoted
+
+CHAT_CLIENT = Requirements()
+
+
+def free_port_with_nothing_listening() -> int:
+    """A port on 127.0.0.1 where no server listens (the system just handed it out)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+async def require_clean_exit(client: ClientUnderTest, action: str) -> None:
+    """After ``action``, the client must exit with status 0 and without a traceback."""
+    exit_code = await client.program.wait_for_exit()
+    if exit_code is None:
+        raise CheckFailed(f"After {action}, the client should end within 5 s; it kept running.")
+    if "Traceback" in client.program.stderr.text():
+        raise CheckFailed(f"After {action}, the client should end quietly; it printed a traceback.")
+    if exit_code != 0:
+        raise CheckFailed(
+            f"After {action}, the client should exit with status 0; it gave {exit_code}."
+        )
+
+
+@CHAT_CLIENT.requirement(
+    "The name you type is sent first",
+    hint="Connect, read the name from the keyboard (or --name), and send it before anything else.",
+)
+async def sends_the_name_first(client: ClientUnderTest) -> None:
+    await client.sign_in("Alice")
+
+
+@CHAT_CLIENT.requirement(
+    "Each line you type is sent as a message",
+    hint="Loop: wait for the next typed line, then `await websocket.send(line)`.",
+)
+async def sends_each_typed_line(client: ClientUnderTest) -> None:
+    await client.sign_in()
+    typed = ["Hello there", "How is everyone?"]
+    for line in typed:
+        await client.program.type(line + "\n")
+    await client.server.wait_for_message(1 + len(typed))
+    if client.server.received[1:] != typed:
+        raise CheckFailed(
+            f"After the name, the user typed {quoted(typed)}; the server should receive exactly"
+            f" those messages; it received {quoted([str(m) for m in client.server.received[1:]])}."
+        )
+
+
+@CHAT_CLIENT.requirement(
+    "Messages from the room appear while you are not typing",
+    hint="Receiving must not wait for the keyboard: run a task that prints every incoming"
+    " message while another waits for typed lines (read the keyboard in a thread).",
+)
+async def shows_messages_while_idle(client: ClientUnderTest) -> None:
+    await client.sign_in()
+    await client.server.send("[Bob]: Are you there, Alice?")
+    await client.expect_shown(
+        "[Bob]: Are you there, Alice?", "Bob wrote while Alice's keyboard was idle"
+    )
+
+
+@CHAT_CLIENT.requirement(
+    "Messages appear even while you are in the middle of typing a line",
+    hint="input() blocks whatever thread calls it: call it in a thread of its own so the event"
+    " loop keeps receiving.",
+)
+async def shows_messages_while_typing(client: ClientUnderTest) -> None:
+    await client.sign_in()
+    await client.program.type("half a sen")
+    await client.server.send("[Bob]: quick question")
+    await client.expect_shown("[Bob]: quick question", "Bob wrote while Alice was typing a line")
+    await client.program.type("tence\n")
+    await client.server.wait_for_message(2)
+    if client.server.received[1:2] != ["half a sentence"]:
+        raise CheckFailed(
+            'Alice typed "half a sen", Bob\'s line arrived, then she finished "tence" and pressed'
+            ' Enter; the server should receive "half a sentence"; it received'
+            f" {quoted([str(m) for m in client.server.received[1:]])}."
+        )
+
+
+@CHAT_CLIENT.requirement(
+    "/quit leaves the chat cleanly",
+    hint="When the typed line is /quit, stop the loop instead of sending it; leaving the"
+    " `async with connect(...)` block closes the connection.",
+)
+async def quit_command_leaves_cleanly(client: ClientUnderTest) -> None:
+    await client.sign_in()
+    await client.program.type("/quit\n")
+    await require_clean_exit(client, "typing /quit")
+    if "/quit" in client.server.received:
+        raise CheckFailed("The user typed /quit; it should not be sent to the room as a message.")
+
+
+@CHAT_CLIENT.requirement(
+    "End of input (Ctrl-D) leaves the chat cleanly",
+    hint="At the end of input, input() raises EOFError (sys.stdin.readline() returns ''):"
+    " treat it like /quit.",
+)
+async def end_of_input_leaves_cleanly(client: ClientUnderTest) -> None:
+    await client.sign_in()
+    client.program.end_input()
+    await require_clean_exit(client, "the end of input (Ctrl-D)")
+
+
+@CHAT_CLIENT.requirement(
+    "Ctrl-C leaves the chat cleanly, without a traceback",
+    hint="asyncio.run() raises KeyboardInterrupt on Ctrl-C: catch it around asyncio.run().",
+)
+async def ctrl_c_leaves_cleanly(client: ClientUnderTest) -> None:
+    if on_windows():
+        raise NotCheckedHere("Ctrl-C cannot be sent to another program on Windows.")
+    await client.sign_in()
+    client.program.press_ctrl_c()
+    await require_clean_exit(client, "Ctrl-C")
+
+
+@CHAT_CLIENT.requirement(
+    "When the server goes away, the client says so and ends",
+    hint="The receiving loop ends when the connection closes: print a line, then make the"
+    " whole client stop (a daemon thread for the keyboard will not keep it alive).",
+)
+async def server_going_away_is_reported(client: ClientUnderTest) -> None:
+    await client.sign_in()
+    printed_before = len(client.program.stdout.text())
+    await client.server.stop()
+    exit_code = await client.program.wait_for_exit()
+    if exit_code is None:
+        raise CheckFailed(
+            "The server shut down; the client should say so and end within 5 s; it kept running"
+            " (is a thread blocked in input() keeping it alive?)."
+        )
+    if "Traceback" in client.program.stderr.text():
+        raise CheckFailed(
+            "The server shut down; the client should end quietly; it printed a traceback."
+        )
+    if len(client.program.stdout.text()) <= printed_before:
+        raise CheckFailed("The server shut down; the client ended without saying why.")
+
+
+@CHAT_CLIENT.requirement(
+    "With no server to talk to, it prints one clear line and exits with status 1",
+    hint="connect() raises OSError (ConnectionRefusedError) when nothing listens: catch it,"
+    " print the URL and how to start the server, and exit with status 1.",
+)
+async def unreachable_server_is_reported(client: ClientUnderTest) -> None:
+    url = f"ws://127.0.0.1:{free_port_with_nothing_listening()}"
+    program = await client.start_another(url)
+    try:
+        exit_code = await program.wait_for_exit()
+        said = program.stdout.text() + program.stderr.text()
+        if exit_code is None:
+            raise CheckFailed(f"With nothing listening at {url}, the client kept running.")
+        if "Traceback" in said:
+            raise CheckFailed(
+                f"With nothing listening at {url}, the client should explain in one line;"
+                " it printed a traceback."
+            )
+        if exit_code != 1 or url not in said:
+            raise CheckFailed(
+                f"With nothing listening at {url}, the client should print a line naming that"
+                f" URL and exit with status 1; it printed {quoted(said.splitlines())} and exited"
+                f" with status {exit_code}."
+            )
+    finally:
+        await program.stop()

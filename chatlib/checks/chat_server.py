@@ -1,0 +1,287 @@
+"""The chat server's requirements: the assignment's four, clean shutdown, and the extras.
+
+Each check plays a small scene with scripted participants (Alice, Bob, Carol) against a fresh
+server. The first group is the assignment; the ones marked ``extra=True`` are the rules of
+chatlib's fuller reference, checked with ``python -m chatlib check chat_server --extras``.
+"""
+
+from chatlib.checks.core import CheckFailed, Requirements
+from chatlib.checks.participants import Participant, participants, quoted
+from chatlib.checks.servers import ServerUnderTest, stops_cleanly_on_ctrl_c
+
+CHAT_SERVER = Requirements()
+
+SERVER_PREFIX = "[Server]:"
+
+
+def chat_lines(lines: list[str]) -> list[str]:
+    """The lines that are not server notices (welcome, joined, left...)."""
+    return [line for line in lines if not line.startswith(SERVER_PREFIX)]
+
+
+@CHAT_SERVER.requirement(
+    "The first message is the username; it is not relayed as a chat message",
+    hint="Receive one message with `await websocket.recv()` before the `async for` loop and keep"
+    " it as the username; the loop then handles only the chat messages.",
+)
+async def first_message_is_the_username(server: ServerUnderTest) -> None:
+    async with participants(server.url, "Bob", "Alice") as (bob, alice):
+        await alice.say("Hello everyone!")
+        earlier = await bob.expect(
+            "[Alice]: Hello everyone!", 'Alice joined and sent "Hello everyone!"'
+        )
+        if chat_lines(earlier):
+            raise CheckFailed(
+                'Alice sent her name "Alice", then "Hello everyone!"; her name should not reach'
+                f" Bob as a chat line, but before her message Bob received {quoted(earlier)}."
+            )
+
+
+@CHAT_SERVER.requirement(
+    'Messages reach the other clients as "[name]: text"',
+    hint='Build the line with an f-string, f"[{username}]: {message}", and send it with'
+    " broadcast(connections, line).",
+)
+async def messages_are_relayed_with_the_senders_name(server: ServerUnderTest) -> None:
+    async with participants(server.url, "Alice", "Bob") as (alice, bob):
+        await alice.say("Hi Bob")
+        await bob.expect("[Alice]: Hi Bob", 'Alice sent "Hi Bob"')
+
+
+@CHAT_SERVER.requirement(
+    "Every other connected client receives each message",
+    hint="Keep every named client in a collection (a set or a dict) and send to all of them,"
+    " not only to the one that connected last.",
+)
+async def every_other_client_receives_the_message(server: ServerUnderTest) -> None:
+    async with participants(server.url, "Alice", "Bob", "Carol") as (alice, bob, carol):
+        await bob.say("Hello from Bob")
+        await alice.expect("[Bob]: Hello from Bob", 'Bob sent "Hello from Bob"')
+        await carol.expect("[Bob]: Hello from Bob", 'Bob sent "Hello from Bob"')
+
+
+@CHAT_SERVER.requirement(
+    "The sender does not get its own message back",
+    hint="Send to every client *except* the one the message came from: filter it out of the"
+    " recipients (compare the connections with `is not`).",
+)
+async def sender_does_not_receive_own_message(server: ServerUnderTest) -> None:
+    async with participants(server.url, "Alice", "Bob") as (alice, bob):
+        await alice.say("Hi")
+        await bob.expect("[Alice]: Hi", 'Alice sent "Hi" (this check needs relaying to work)')
+        # Bob answers after Alice's line went out: if Alice were sent her own line, it would
+        # reach her before Bob's answer does.
+        await bob.say("Hello Alice")
+        earlier = await alice.expect("[Bob]: Hello Alice", 'Bob answered "Hello Alice"')
+        if "[Alice]: Hi" in earlier:
+            raise CheckFailed('Alice sent "Hi" and received her own "[Alice]: Hi" back.')
+
+
+@CHAT_SERVER.requirement(
+    "A client that leaves is announced to the others",
+    hint="Use try/finally around the message loop: in `finally`, remove the client and send"
+    ' f"[Server]: {username} has left the chat." to those who remain.',
+)
+async def departure_is_announced(server: ServerUnderTest) -> None:
+    async with participants(server.url, "Alice", "Bob") as (alice, bob):
+        await alice.leave()
+        await bob.expect("[Server]: Alice has left the chat.", "Alice closed her connection")
+
+
+@CHAT_SERVER.requirement(
+    "A client that drops without closing is announced too",
+    hint="A dropped connection raises ConnectionClosedError out of the `async for`; code in a"
+    " `finally` clause runs in that case too, so announce the departure there.",
+)
+async def abrupt_departure_is_announced(server: ServerUnderTest) -> None:
+    async with participants(server.url, "Alice", "Bob") as (alice, bob):
+        alice.vanish()
+        await bob.expect(
+            "[Server]: Alice has left the chat.",
+            "Alice's connection dropped without a goodbye (as when a laptop loses Wi-Fi)",
+            within=2.0,
+        )
+
+
+@CHAT_SERVER.requirement(
+    "The room carries on after someone leaves",
+    hint="Remove a client from your collection when it leaves, whatever the reason, so later"
+    " messages are not sent to a closed connection.",
+)
+async def room_carries_on_after_a_departure(server: ServerUnderTest) -> None:
+    async with participants(server.url, "Alice", "Bob", "Carol") as (alice, bob, carol):
+        alice.vanish()
+        await bob.wait_for("[Server]: Alice has left the chat.", within=2.0)
+        await bob.say("Still here?")
+        await carol.expect("[Bob]: Still here?", 'After Alice dropped out, Bob sent "Still here?"')
+
+
+CHAT_SERVER.requirement(
+    "Ctrl-C stops the server cleanly (clients get code 1001, exit status 0)",
+    hint="Leave the `async with serve(...)` block when Ctrl-C arrives: it closes every"
+    " connection with 1001. The starter's main() already does this; keep it.",
+)(stops_cleanly_on_ctrl_c)
+
+
+# --- The reference's extra rules ------------------------------------------------------------
+
+
+@CHAT_SERVER.requirement(
+    "Arrivals are announced to the others",
+    hint='When a name is accepted, send "[Server]: Alice has joined the chat." to the others.',
+    extra=True,
+)
+async def arrivals_are_announced(server: ServerUnderTest) -> None:
+    async with participants(server.url, "Bob", "Alice") as (bob, _alice):
+        await bob.expect("[Server]: Alice has joined the chat.", "Alice joined")
+
+
+@CHAT_SERVER.requirement(
+    "A newcomer is welcomed with the names of who is here",
+    hint="Send the newcomer a [Server] line listing the names already in the room.",
+    extra=True,
+)
+async def newcomer_is_welcomed_with_who_is_here(server: ServerUnderTest) -> None:
+    async with participants(server.url, "Alice", "Bob", "Carol") as (alice, _bob, carol):
+        await alice.say("marker")
+        earlier = await carol.expect("[Alice]: marker", 'After Carol joined, Alice sent "marker"')
+        notices = [line for line in earlier if line.startswith(SERVER_PREFIX)]
+        if not any("Alice" in line and "Bob" in line for line in notices):
+            raise CheckFailed(
+                "Carol joined after Alice and Bob; she should get a [Server] line naming both;"
+                f" she received {quoted(earlier)}."
+            )
+
+
+@CHAT_SERVER.requirement(
+    "A client that leaves before choosing a name is not announced",
+    hint="Only clients that have chosen a name are members; announce departures of members only.",
+    extra=True,
+)
+async def leaving_before_naming_is_not_announced(server: ServerUnderTest) -> None:
+    async with participants(server.url, "Alice", "Bob") as (alice, bob):
+        nameless = await Participant.connect(server.url, "A nameless client")
+        await nameless.leave()
+        await alice.say("marker")
+        earlier = await bob.expect("[Alice]: marker", 'Then Alice sent "marker"')
+        departures = [line for line in earlier if "left" in line]
+        if departures:
+            raise CheckFailed(
+                "A client connected and left without sending a name; nobody should hear of it,"
+                f" but Bob received {quoted(departures)}."
+            )
+
+
+INVALID_NAMES = {
+    "": "an empty name",
+    "two words": "a name with a space",
+    "x" * 25: "a 25-character name",
+    "server": 'the reserved name "server"',
+    "ALICE": 'a name already taken, in other case ("ALICE" when Alice is here)',
+}
+
+
+@CHAT_SERVER.requirement(
+    "Names that break a rule are refused with a reason, and the client may try again",
+    hint="Check a name before accepting it; when it breaks a rule, tell the client which rule in"
+    " a [Server] line and wait for its next message.",
+    extra=True,
+)
+async def invalid_names_are_refused_with_a_reason(server: ServerUnderTest) -> None:
+    async with participants(server.url, "Alice") as (alice,):
+        for name, description in INVALID_NAMES.items():
+            newcomer = await Participant.connect(server.url, "A newcomer")
+            try:
+                await try_invalid_name_then_a_valid_one(newcomer, name, description, alice)
+            finally:
+                await newcomer.close()
+            await alice.expect("[Server]: Dora has left the chat.", "Dora left")
+            alice.received.clear()  # Dora comes back in the next round.
+
+
+async def try_invalid_name_then_a_valid_one(
+    newcomer: Participant, name: str, description: str, witness: Participant
+) -> None:
+    """``newcomer`` sends an invalid name, must be told why, then joins as Dora."""
+    await newcomer.send(name)
+    if await newcomer.wait_until(lambda line: line.startswith(SERVER_PREFIX)) is None:
+        raise CheckFailed(
+            f"A newcomer sent {description}; it should get a [Server] line saying which rule"
+            f" it breaks; it received {quoted(newcomer.received)}."
+        )
+    await newcomer.send("Dora")
+    await newcomer.say("hello")
+    await witness.expect(
+        "[Dora]: hello", f'A newcomer refused for {description} then chose "Dora" and said "hello"'
+    )
+
+
+@CHAT_SERVER.requirement(
+    "Names may use letters of any language",
+    hint=r"Match names with a pattern that accepts Unicode letters, such as [\w-]+ in Python.",
+    extra=True,
+)
+async def names_may_use_any_alphabet(server: ServerUnderTest) -> None:
+    async with participants(server.url, "Alice", "Zoë", "李雷") as (alice, zoe, li):
+        await zoe.say("Salut")
+        await li.say("你好")
+        await alice.expect("[Zoë]: Salut", 'Zoë joined and sent "Salut"')
+        await alice.expect("[李雷]: 你好", '李雷 joined and sent "你好"')
+
+
+@CHAT_SERVER.requirement(
+    "No message can pass for a line from the server or from someone else",
+    hint="A newline inside a message starts a new line on screen. Relay each line of a message"
+    " with the sender's name in front, and remove control characters.",
+    extra=True,
+)
+async def messages_cannot_forge_lines(server: ServerUnderTest) -> None:
+    forged = "hi\n[Server]: Bob has left the chat.\r[Carol]: fake\x1b[2K"
+    async with participants(server.url, "Alice", "Bob") as (alice, bob):
+        # Everything Bob sees between Alice's "start" and "end" comes from her message.
+        await alice.say("start")
+        await bob.expect("[Alice]: start", 'Alice sent "start"')
+        start = bob.received.index("[Alice]: start") + 1
+        await alice.say(forged)
+        await alice.say("end")
+        earlier = await bob.expect("[Alice]: end", 'Alice sent a message, then "end"', start=start)
+        suspicious = [
+            line
+            for line in earlier
+            if not line.startswith("[Alice]: ") or any(char in line for char in "\r\x1b")
+        ]
+        if suspicious:
+            raise CheckFailed(
+                f"Alice sent {forged!r}; every line Bob sees from her should start with"
+                f' "[Alice]: " and hold no control characters; Bob received {quoted(earlier)}.'
+            )
+
+
+@CHAT_SERVER.requirement(
+    "Binary and empty messages get an explanation; the others see nothing",
+    hint="Check the type and content of each message; answer the sender alone with a [Server]"
+    " line instead of relaying.",
+    extra=True,
+)
+async def binary_and_empty_messages_are_explained(server: ServerUnderTest) -> None:
+    async with participants(server.url, "Alice", "Bob") as (alice, bob):
+        await alice.say(b"\x00\x01")
+        await alice.say("   ")
+        await alice.say("end")
+        earlier = await bob.expect(
+            "[Alice]: end", 'Alice sent a binary message, a blank one, then "end"'
+        )
+        if chat_lines(earlier):
+            raise CheckFailed(
+                "Alice sent a binary message and a blank one; Bob should see neither, but he"
+                f" received {quoted(earlier)}."
+            )
+        # Bob answers after the server handled Alice's three messages, so the server's
+        # answers to the first two reach Alice just before Bob's line.
+        await bob.say("marker")
+        answers = (await alice.expect("[Bob]: marker", 'Then Bob sent "marker"'))[-2:]
+        if len(answers) < 2 or chat_lines(answers):
+            raise CheckFailed(
+                "Alice sent a binary message and a blank one; she should get a [Server] line"
+                f" for each; she received {quoted(alice.received)}."
+            )

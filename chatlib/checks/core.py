@@ -1,0 +1,123 @@
+"""The building blocks of the checks: requirements, their outcomes, and how one is run.
+
+A *requirement* is one thing the exercise asks for ("the sender does not get its own message
+back"), written as an async function that drives the running program over real connections
+and raises :class:`CheckFailed` with a message that says what was sent, what was expected
+and what arrived. The same functions serve the learner's checker, the project's tests, and
+the proof that every untouched starter still fails.
+"""
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from websockets.exceptions import WebSocketException
+
+# How long a chat line may take to arrive. On one machine a line arrives in well under a
+# millisecond; a second leaves room for a slow laptop without hiding a line that never comes.
+ARRIVAL_LIMIT = 1.0
+# No single requirement may take longer than this, even if the program under test hangs.
+REQUIREMENT_TIME_LIMIT = 15.0
+
+
+class CheckFailed(Exception):
+    """A requirement is not met. The message is written for the learner."""
+
+
+class NotCheckedHere(Exception):
+    """A requirement that cannot be checked on this system (e.g. signals on Windows)."""
+
+
+class ProgramProblem(Exception):
+    """The program cannot be checked at all: it does not start, or it is not valid Python.
+
+    The message is one friendly paragraph that names the file, the line and what to do.
+    """
+
+
+Check = Callable[[Any], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One requirement of an exercise, and the check that proves it."""
+
+    key: str  # The check function's name, e.g. "sender_does_not_receive_own_message".
+    summary: str  # One line for the report, e.g. "The sender does not get its own message back".
+    hint: str  # Points to the concept, not to the answer.
+    check: Check
+    extra: bool = False  # A rule of chatlib's fuller reference, beyond the assignment.
+
+
+class Requirements(list[Requirement]):
+    """An exercise's requirements, in the order a learner meets them.
+
+    Register a check with the decorator::
+
+        @CHAT_SERVER.requirement("The sender does not get its own message back", hint="...")
+        async def sender_does_not_receive_own_message(server): ...
+    """
+
+    def requirement(self, summary: str, *, hint: str, extra: bool = False):
+        """Register the decorated check function as a requirement."""
+
+        def register(check: Check) -> Check:
+            self.append(Requirement(check.__name__, summary, hint, check, extra))
+            return check
+
+        return register
+
+    def chosen(self, include_extras: bool) -> list[Requirement]:
+        """The assignment's requirements, plus the reference's extras when asked for."""
+        return [requirement for requirement in self if include_extras or not requirement.extra]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What checking one requirement found: met, not met (with details), or not checked."""
+
+    requirement: Requirement
+    met: bool | None  # None: not checked on this system.
+    detail: str = ""
+
+
+def on_windows() -> bool:
+    """True on Windows, where a program cannot be sent Ctrl-C from another process."""
+    return sys.platform == "win32"
+
+
+async def run_requirement(requirement: Requirement, target_factory) -> Outcome:
+    """Check one requirement against a fresh instance of the program under test.
+
+    ``target_factory()`` is an async context manager that starts the program (and whatever
+    it needs) and yields the object the check drives; a fresh program for every requirement
+    means one failure cannot spoil the next check. :class:`ProgramProblem` is not caught:
+    when the program cannot even start, no requirement can be checked.
+    """
+    try:
+        async with asyncio.timeout(REQUIREMENT_TIME_LIMIT), target_factory() as target:
+            try:
+                await requirement.check(target)
+            except CheckFailed as failure:
+                return Outcome(requirement, False, with_diagnosis(str(failure), target))
+            except NotCheckedHere as reason:
+                return Outcome(requirement, None, str(reason))
+            except (OSError, WebSocketException) as error:
+                detail = f"A connection failed unexpectedly ({error})."
+                return Outcome(requirement, False, with_diagnosis(detail, target))
+    except TimeoutError:
+        return Outcome(
+            requirement,
+            False,
+            f"This check did not finish within {REQUIREMENT_TIME_LIMIT:g} s. Is the program"
+            " waiting for something that never comes (a message, a key press)?",
+        )
+    return Outcome(requirement, True)
+
+
+def with_diagnosis(detail: str, target: Any) -> str:
+    """Add what the program under test reported (an exception, an early exit) to ``detail``."""
+    diagnosis = target.diagnosis()
+    return f"{detail}\n{diagnosis}" if diagnosis else detail

@@ -1,0 +1,166 @@
+"""Scripted chat users that drive a server under test and remember what they receive."""
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from chatlib.checks.core import ARRIVAL_LIMIT, CheckFailed
+
+
+def quoted(lines: list[str]) -> str:
+    """Describe received lines for a failure message: ``nothing`` or ``"a", then "b"``."""
+    if not lines:
+        return "nothing"
+    shown = [f'"{line}"' for line in lines[:6]]
+    more = f" and {len(lines) - 6} more" if len(lines) > 6 else ""
+    return ", then ".join(shown) + more
+
+
+class Participant:
+    """A chat user played by the checker: it connects, talks, and records every line.
+
+    A background task reads every message as it arrives, so a check can ask afterwards
+    what this participant saw, and in which order.
+    """
+
+    def __init__(self, name: str, websocket: ClientConnection) -> None:
+        self.name = name
+        self.websocket = websocket
+        self.received: list[str] = []
+        self._arrived = asyncio.Event()
+        self._reader = asyncio.create_task(self._read_everything())
+
+    @classmethod
+    async def connect(cls, url: str, name: str) -> "Participant":
+        """Open a connection without sending anything yet."""
+        try:
+            websocket = await connect(url, open_timeout=5)
+        except (OSError, TimeoutError) as error:
+            raise CheckFailed(f"{name} could not connect to {url} ({error}).") from None
+        return cls(name, websocket)
+
+    @classmethod
+    async def join(cls, url: str, name: str) -> "Participant":
+        """Connect and send ``name`` as the first message, as the assignment says."""
+        participant = await cls.connect(url, name)
+        await participant.send(name)
+        await participant.settle()
+        return participant
+
+    async def _read_everything(self) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            async for message in self.websocket:
+                if isinstance(message, bytes):
+                    message = f"(binary message: {message!r})"
+                # A server may pack several lines into one message; count each line.
+                self.received.extend(message.split("\n"))
+                self._arrived.set()
+        self._arrived.set()
+
+    async def send(self, message: str | bytes) -> None:
+        """Send one message; a closed connection is a failed requirement, not a crash."""
+        try:
+            await self.websocket.send(message)
+        except ConnectionClosed:
+            raise CheckFailed(
+                f"{self.name} tried to send {message!r}, but the server had closed"
+                f" {self.name}'s connection ({self.describe_close()})."
+            ) from None
+
+    async def say(self, text: str) -> None:
+        """Send a chat message and wait until the server has read it."""
+        await self.send(text)
+        await self.settle()
+
+    async def settle(self) -> None:
+        """Wait until the server has read everything sent so far.
+
+        A ping is answered after the frames sent before it have been read, so once the pong
+        is back, the server has our earlier messages. This orders events across connections
+        (Bob's name is known before Alice talks) without sleeping.
+        """
+        with contextlib.suppress(ConnectionClosed, TimeoutError):
+            pong = await self.websocket.ping()
+            await asyncio.wait_for(pong, ARRIVAL_LIMIT)
+
+    async def leave(self) -> None:
+        """Close the connection cleanly, as a client that quits does."""
+        await self.websocket.close()
+
+    def vanish(self) -> None:
+        """Drop the connection without a goodbye, as a crashed client or lost network does."""
+        self.websocket.transport.abort()
+
+    async def wait_until(
+        self, matches: Callable[[str], bool], within: float = ARRIVAL_LIMIT, start: int = 0
+    ) -> int | None:
+        """Wait for a line (from index ``start`` on) that ``matches``; its index, or ``None``."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while True:
+            self._arrived.clear()
+            for index in range(start, len(self.received)):
+                if matches(self.received[index]):
+                    return index
+            remaining = deadline - loop.time()
+            if remaining <= 0 or (self._reader.done() and not self._arrived.is_set()):
+                return None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._arrived.wait(), remaining)
+
+    async def wait_for(
+        self, expected: str, within: float = ARRIVAL_LIMIT, start: int = 0
+    ) -> list[str] | None:
+        """Wait until the line ``expected`` arrives; the lines from ``start`` up to it, or None."""
+        index = await self.wait_until(lambda line: line == expected, within, start)
+        return None if index is None else self.received[start:index]
+
+    async def expect(
+        self, expected: str, after: str, within: float = ARRIVAL_LIMIT, start: int = 0
+    ) -> list[str]:
+        """Require that ``expected`` arrives; ``after`` says what should have caused it.
+
+        Returns the lines received before it (from index ``start`` on). The failure message
+        follows one pattern: what happened, what this participant should have received, and
+        what it did receive.
+        """
+        earlier = await self.wait_for(expected, within, start)
+        if earlier is None:
+            closed = f" ({self.name}'s connection was closed: {self.describe_close()})"
+            raise CheckFailed(
+                f'{after}; {self.name} should receive "{expected}" within {within:g} s;'
+                f" {self.name} received {quoted(self.received)}"
+                f"{closed if self._reader.done() else ''}."
+            )
+        return earlier
+
+    def describe_close(self) -> str:
+        """The close code and reason, in words."""
+        code = self.websocket.close_code
+        if code is None:
+            return "still open"
+        meaning = {1000: "normal closure", 1001: "going away", 1011: "server error"}
+        reason = self.websocket.close_reason or meaning.get(code, "")
+        return f"code {code}{', ' + reason if reason else ''}"
+
+    async def close(self) -> None:
+        """Release the connection at the end of a check, whatever state it is in."""
+        self._reader.cancel()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.websocket.close(), 2)
+
+
+@contextlib.asynccontextmanager
+async def participants(url: str, *names: str):
+    """Join the named participants one after the other; close them all at the end."""
+    joined: list[Participant] = []
+    try:
+        for name in names:
+            joined.append(await Participant.join(url, name))
+        yield joined
+    finally:
+        for participant in joined:
+            await participant.close()

@@ -1,0 +1,221 @@
+"""Run the program under test as a subprocess, collect its output, and explain its errors.
+
+Running the learner's file in a process of its own keeps the checker safe from it: a syntax
+error, a crash or an endless loop in the learner's code is reported, never inherited.
+"""
+
+import asyncio
+import contextlib
+import os
+import re
+import signal
+import sys
+from pathlib import Path
+
+from chatlib.checks.core import ProgramProblem, on_windows
+
+# How long a program may take to start, and to exit once asked to.
+STARTUP_LIMIT = 10.0
+EXIT_LIMIT = 5.0
+
+TRACEBACK_FRAME = re.compile(
+    r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)(?:, in (?P<func>.+))?'
+)
+
+
+class Output:
+    """The lines a program writes to one stream, kept as they arrive so a check can wait."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self._changed = asyncio.Event()
+
+    async def collect(self, stream: asyncio.StreamReader) -> None:
+        """Read ``stream`` until it ends, recording each line (runs as a background task)."""
+        # Read chunks rather than lines: a prompt such as "Your name: " has no newline yet.
+        pending = ""
+        while chunk := await stream.read(4096):
+            pending += chunk.decode("utf-8", errors="replace")
+            *complete, pending = pending.split("\n")
+            self.lines.extend(line.rstrip("\r") for line in complete)
+            self._changed.set()
+        if pending:
+            self.lines.append(pending)
+        self._changed.set()
+
+    def text(self) -> str:
+        """Everything written so far, as one string."""
+        return "\n".join(self.lines)
+
+    async def wait_for(self, pattern: str, timeout: float, start: int = 0) -> re.Match | None:
+        """Wait until a line (from index ``start`` on) matches ``pattern``; ``None`` on timeout."""
+        compiled = re.compile(pattern)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            self._changed.clear()
+            for line in self.lines[start:]:
+                if match := compiled.search(line):
+                    return match
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return None
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), remaining)
+
+
+class RunningProgram:
+    """A program running as a subprocess, with its output collected as it arrives."""
+
+    def __init__(self, process: asyncio.subprocess.Process, path: Path | None) -> None:
+        self.process = process
+        self.path = path
+        self.stdout = Output()
+        self.stderr = Output()
+        self._collectors = [
+            asyncio.create_task(self.stdout.collect(process.stdout)),
+            asyncio.create_task(self.stderr.collect(process.stderr)),
+        ]
+
+    @classmethod
+    async def start(cls, command: list[str], path: Path | None = None) -> "RunningProgram":
+        """Start ``command`` with pipes for stdin, stdout and stderr.
+
+        ``path`` is the learner's file, when there is one, so errors can point into it.
+        """
+        environment = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8")
+        process = await asyncio.create_subprocess_exec(
+            *command,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=environment,
+        )
+        return cls(process, path)
+
+    @property
+    def exit_code(self) -> int | None:
+        """The exit status once the program has ended, else ``None``."""
+        return self.process.returncode
+
+    async def type(self, text: str) -> None:
+        """Write ``text`` to the program's standard input, as if typed."""
+        self.process.stdin.write(text.encode())
+        with contextlib.suppress(ConnectionError):
+            await self.process.stdin.drain()
+
+    def end_input(self) -> None:
+        """Close standard input: what Ctrl-D does in a terminal."""
+        self.process.stdin.close()
+
+    def press_ctrl_c(self) -> None:
+        """Send SIGINT, which is what pressing Ctrl-C in the program's terminal does."""
+        self.process.send_signal(signal.SIGINT)
+
+    async def wait_for_exit(self, timeout: float = EXIT_LIMIT) -> int | None:
+        """Wait until the program ends and its output is read; its exit code or ``None``."""
+        try:
+            await asyncio.wait_for(self.process.wait(), timeout)
+        except TimeoutError:
+            return None
+        await asyncio.wait(self._collectors, timeout=1.0)
+        return self.process.returncode
+
+    async def stop(self) -> None:
+        """End the program: politely (Ctrl-C) first, then by force."""
+        if self.exit_code is None:
+            with contextlib.suppress(ProcessLookupError):
+                if on_windows():
+                    self.process.terminate()
+                else:
+                    self.press_ctrl_c()
+            if await self.wait_for_exit(3.0) is None:
+                with contextlib.suppress(ProcessLookupError):
+                    self.process.kill()
+                await self.wait_for_exit(3.0)
+        for collector in self._collectors:
+            collector.cancel()
+
+    def error_report(self) -> str | None:
+        """Where and why the program raised an exception, from its stderr; ``None`` if it didn't."""
+        return explain_traceback(self.stderr.text(), self.path)
+
+
+def explain_traceback(stderr: str, path: Path | None) -> str | None:
+    """Summarise the last traceback in ``stderr`` as "file, line N: ExceptionType: message".
+
+    The line shown is the last one in the learner's own file when the traceback passes
+    through it: that is where the learner can act.
+    """
+    if "Traceback (most recent call last)" not in stderr:
+        return None
+    last_traceback = stderr.rsplit("Traceback (most recent call last)", 1)[1].splitlines()
+    frames = [match for line in last_traceback if (match := TRACEBACK_FRAME.match(line))]
+    error_lines = [line for line in last_traceback if line and not line[0].isspace()]
+    error = error_lines[-1] if error_lines else "an exception"
+    in_learner_file = [frame for frame in frames if path and same_file(frame["file"], path)]
+    frame = (in_learner_file or frames or [None])[-1]
+    if frame is None:
+        return error
+    return f"{display_path(Path(frame['file']))}, line {frame['line']}: {error}"
+
+
+def same_file(name: str, path: Path) -> bool:
+    """True when the file named in a traceback is ``path``."""
+    try:
+        return Path(name).resolve() == path.resolve()
+    except OSError:
+        return False
+
+
+def display_path(path: Path) -> str:
+    """``path`` relative to the current folder when it lies inside it, as a learner types it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def python_problem(path: Path) -> str | None:
+    """A friendly paragraph when ``path`` is missing or is not valid Python; else ``None``."""
+    if not path.is_file():
+        return (
+            f"There is no file {display_path(path)}. Check the name, or pass the file to"
+            " check with --path."
+        )
+    source = path.read_text(encoding="utf-8", errors="replace")
+    try:
+        compile(source, str(path), "exec")
+    except SyntaxError as error:
+        where = f"line {error.lineno}" if error.lineno else "somewhere"
+        shown = f"\n    {error.text.rstrip()}" if error.text else ""
+        return (
+            f"Python cannot read {display_path(path)}: {error.msg} ({where}).{shown}\n"
+            f"Fix {where} (or the line just before it: a missing bracket or colon often shows"
+            " up one line later), save the file, and run the check again."
+        )
+    return None
+
+
+def python_command(path: Path) -> list[str]:
+    """The command that runs the Python file ``path`` with this interpreter."""
+    return [sys.executable, str(path)]
+
+
+def startup_problem(program: RunningProgram, what: str) -> ProgramProblem:
+    """Explain why ``program`` did not start as ``what`` should, in one paragraph."""
+    name = display_path(program.path) if program.path else "The program"
+    report = program.error_report()
+    if report:
+        return ProgramProblem(
+            f"{name} stopped with an error before it was ready:\n    {report}\n"
+            "Open the file at that line, fix the problem, save, and run the check again."
+        )
+    if program.exit_code is not None:
+        return ProgramProblem(
+            f"{name} ended (exit code {program.exit_code}) before it was ready. {what}"
+        )
+    return ProgramProblem(
+        f"{name} was not ready within {STARTUP_LIMIT:g} s. {what} Is it waiting for"
+        " something (input(), a sleep, a loop) before it starts serving?"
+    )

@@ -1,0 +1,85 @@
+"""``python -m chatlib check EXERCISE``: run the checks on a learner's file and report.
+
+The report has one line per requirement (met or not), and under each unmet one what was
+sent, what was expected, what arrived, and a hint. It ends with a total, and with a short
+congratulation and the next step once everything passes. The exit status is 0 only then.
+"""
+
+import asyncio
+import sys
+import textwrap
+from pathlib import Path
+
+from chatlib.checks.core import Outcome, ProgramProblem
+from chatlib.checks.exercises import EXERCISES, check_program
+from chatlib.checks.programs import display_path, python_command, python_problem
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+
+def default_path(exercise_name: str) -> Path:
+    """``exercises/NAME.py`` in the current folder, else in the repository that holds chatlib."""
+    here = Path("exercises") / f"{exercise_name}.py"
+    if here.is_file():
+        return here
+    return REPOSITORY / "exercises" / f"{exercise_name}.py"
+
+
+def marks() -> tuple[str, str, str]:
+    """Symbols for met / not met / not checked, in plain ASCII where the console needs it."""
+    try:
+        "✔✘".encode(sys.stdout.encoding or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        return "[ok]", "[  ]", "[--]"
+    return "✔", "✘", "-"
+
+
+def print_outcome(outcome: Outcome) -> None:
+    """Print one requirement's line, with the details and the hint when it is not met."""
+    met, not_met, not_checked = marks()
+    requirement = outcome.requirement
+    if outcome.met:
+        print(f"  {met} {requirement.summary}", flush=True)
+    elif outcome.met is None:
+        print(f"  {not_checked} {requirement.summary} (not checked: {outcome.detail})", flush=True)
+    else:
+        print(f"  {not_met} {requirement.summary}")
+        print(textwrap.indent(outcome.detail, "      "))
+        print(f"      Hint: {requirement.hint}", flush=True)
+
+
+def print_total(outcomes: list[Outcome], next_step: str) -> bool:
+    """Print the total; True when every checked requirement is met."""
+    checked = [outcome for outcome in outcomes if outcome.met is not None]
+    met = sum(1 for outcome in checked if outcome.met)
+    print()
+    if met == len(checked):
+        print(f"All {met} requirements met. Well done!")
+        print(next_step)
+        return True
+    print(f"{met} of {len(checked)} requirements met. Fix the first unmet one, save, and rerun.")
+    return False
+
+
+def check_exercise(
+    exercise_name: str, path: str | None = None, include_extras: bool = False
+) -> int:
+    """Check a learner's file for ``exercise_name``, print the report, return the exit status."""
+    exercise = EXERCISES[exercise_name]
+    file = Path(path) if path else default_path(exercise_name)
+    print(f"Checking {display_path(file)}: {exercise.title}\n", flush=True)
+    problem = python_problem(file)
+    if problem:
+        print(problem)
+        return 1
+    try:
+        outcomes = asyncio.run(
+            check_program(exercise, python_command(file), file, include_extras, print_outcome)
+        )
+    except ProgramProblem as problem:
+        print(f"\n{problem}")
+        return 1
+    except KeyboardInterrupt:
+        print("\nCheck interrupted.")
+        return 1
+    return 0 if print_total(outcomes, exercise.next_step) else 1

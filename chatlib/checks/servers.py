@@ -1,0 +1,95 @@
+"""Start a server under test, and the requirement every server shares: a clean Ctrl-C."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from chatlib.checks.core import CheckFailed, NotCheckedHere, on_windows
+from chatlib.checks.programs import (
+    EXIT_LIMIT,
+    STARTUP_LIMIT,
+    RunningProgram,
+    startup_problem,
+)
+
+LISTENING_LINE = r"ws://[^\s]+:\d+"
+
+
+@dataclass
+class ServerUnderTest:
+    """A server program running on 127.0.0.1 with a free port, and the URL to reach it."""
+
+    url: str
+    program: RunningProgram
+
+    def diagnosis(self) -> str:
+        """What the server itself reported, to add to a failure message."""
+        report = self.program.error_report()
+        if report:
+            return f"Your server reported an error: {report}"
+        if self.program.exit_code is not None:
+            return f"Your server stopped (exit code {self.program.exit_code})."
+        return ""
+
+
+@contextlib.asynccontextmanager
+async def running_server(command: list[str], path: Path | None) -> AsyncIterator[ServerUnderTest]:
+    """Start ``command --host 127.0.0.1 --port 0``, wait for its URL line, stop it after."""
+    program = await RunningProgram.start([*command, "--host", "127.0.0.1", "--port", "0"], path)
+    try:
+        found = await program.stdout.wait_for(LISTENING_LINE, STARTUP_LIMIT)
+        if found is None:
+            await program.wait_for_exit(0.5)  # Let a crash finish writing its traceback.
+            raise startup_problem(
+                program, "A server should print the URL it listens on, like ws://localhost:8765."
+            )
+        yield ServerUnderTest(found.group(0), program)
+    finally:
+        await program.stop()
+
+
+async def stops_cleanly_on_ctrl_c(server: ServerUnderTest) -> None:
+    """Ctrl-C closes open connections with 1001, and the server exits 0 without a traceback."""
+    if on_windows():
+        raise NotCheckedHere("Ctrl-C cannot be sent to another program on Windows.")
+    async with connect(server.url) as client:
+        server.program.press_ctrl_c()
+        close_code = await wait_for_close(client)
+    if close_code is None:
+        raise CheckFailed(
+            f"After Ctrl-C, the connected client should be disconnected within {EXIT_LIMIT:g} s;"
+            " it stayed connected."
+        )
+    if close_code != 1001:
+        raise CheckFailed(
+            "After Ctrl-C, the connected client should be closed with code 1001 (going away);"
+            f" it got code {close_code}."
+        )
+    exit_code = await server.program.wait_for_exit()
+    if exit_code is None:
+        raise CheckFailed(
+            f"After Ctrl-C, the server should exit within {EXIT_LIMIT:g} s; it kept running."
+        )
+    printed_traceback = "Traceback" in server.program.stderr.text()
+    if exit_code != 0 or printed_traceback:
+        raise CheckFailed(
+            f"After Ctrl-C, the server should exit quietly with status 0; it exited with status"
+            f" {exit_code}{' and printed a traceback' if printed_traceback else ''}."
+        )
+
+
+async def wait_for_close(client: ClientConnection) -> int | None:
+    """Read (and ignore) messages until the connection closes; its close code, or ``None``."""
+    try:
+        async with asyncio.timeout(EXIT_LIMIT):
+            while True:
+                await client.recv()
+    except ConnectionClosed:
+        return client.close_code
+    except TimeoutError:
+        return None
