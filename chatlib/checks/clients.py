@@ -86,12 +86,7 @@ class ClientUnderTest:
 
     def diagnosis(self) -> str:
         """What the client itself reported, to add to a failure message."""
-        report = self.program.error_report()
-        if report:
-            return f"Your client reported an error: {report}"
-        if self.program.exit_code is not None:
-            return f"Your client ended (exit code {self.program.exit_code})."
-        return ""
+        return self.program.diagnosis("client")
 
     async def start_another(self, url: str) -> RunningProgram:
         """Start a second copy of the client, pointed at ``url``."""
@@ -104,13 +99,13 @@ class ClientUnderTest:
         ask first; either way the name waits in its input until it reads it.
         """
         await self.program.type(name + "\n")
-        if not await self.server.wait_for_message(1, within=STARTUP_LIMIT):
+        connected = await self.server.wait_for_connection(STARTUP_LIMIT)
+        if not connected or not await self.server.wait_for_message(1, within=2 * ARRIVAL_LIMIT):
             if self.program.exit_code is not None and self.program.error_report():
                 raise startup_problem(self.program, "")
-            connected = "connected but" if self.server.connection else "did not even connect and"
             raise CheckFailed(
-                f'The user typed the name "{name}"; the client {connected} sent nothing within'
-                f" {STARTUP_LIMIT:g} s."
+                f'The user typed the name "{name}"; the client should send it to the server;'
+                f" the client {'connected but sent nothing' if connected else 'did not connect'}."
             )
         if self.server.received[0] != name:
             raise CheckFailed(

@@ -136,6 +136,20 @@ class RunningProgram:
         for collector in self._collectors:
             collector.cancel()
 
+    def diagnosis(self, role: str) -> str:
+        """What the program itself reported (an exception, an early exit), for a failure message.
+
+        ``role`` names the program for the learner: "server" or "client".
+        """
+        report = self.error_report()
+        if report:
+            return f"Your {role} reported an error: {report}"
+        if self.exit_code is None:
+            return ""
+        last_words = next((line for line in self.stderr.lines if line.strip()), "")
+        said = f", saying: {last_words}" if last_words else ""
+        return f"Your {role} ended (exit code {self.exit_code}){said}."
+
     def error_report(self) -> str | None:
         """Where and why the program raised an exception, from its stderr; ``None`` if it didn't."""
         return explain_traceback(self.stderr.text(), self.path)
@@ -202,8 +216,10 @@ def python_command(path: Path) -> list[str]:
     return [sys.executable, str(path)]
 
 
-def startup_problem(program: RunningProgram, what: str) -> ProgramProblem:
-    """Explain why ``program`` did not start as ``what`` should, in one paragraph."""
+def startup_problem(
+    program: RunningProgram, what: str, waited: float = STARTUP_LIMIT
+) -> ProgramProblem:
+    """Explain why ``program`` did not get ready, in one paragraph; ``what`` says what ready is."""
     name = display_path(program.path) if program.path else "The program"
     report = program.error_report()
     if report:
@@ -216,6 +232,6 @@ def startup_problem(program: RunningProgram, what: str) -> ProgramProblem:
             f"{name} ended (exit code {program.exit_code}) before it was ready. {what}"
         )
     return ProgramProblem(
-        f"{name} was not ready within {STARTUP_LIMIT:g} s. {what} Is it waiting for"
+        f"{name} was not ready within {waited:g} s. {what} Is it waiting for"
         " something (input(), a sleep, a loop) before it starts serving?"
     )

@@ -77,7 +77,7 @@ def check_exercise(
             check_program(exercise, python_command(file), file, include_extras, print_outcome)
         )
     except ProgramProblem as problem:
-        print(f"\n{problem}")
+        print(problem)
         return 1
     except KeyboardInterrupt:
         print("\nCheck interrupted.")

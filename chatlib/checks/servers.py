@@ -29,12 +29,7 @@ class ServerUnderTest:
 
     def diagnosis(self) -> str:
         """What the server itself reported, to add to a failure message."""
-        report = self.program.error_report()
-        if report:
-            return f"Your server reported an error: {report}"
-        if self.program.exit_code is not None:
-            return f"Your server stopped (exit code {self.program.exit_code})."
-        return ""
+        return self.program.diagnosis("server")
 
 
 @contextlib.asynccontextmanager
@@ -46,7 +41,9 @@ async def running_server(command: list[str], path: Path | None) -> AsyncIterator
         if found is None:
             await program.wait_for_exit(0.5)  # Let a crash finish writing its traceback.
             raise startup_problem(
-                program, "A server should print the URL it listens on, like ws://localhost:8765."
+                program,
+                "A server should print the URL it listens on, like ws://localhost:8765.",
+                STARTUP_LIMIT,
             )
         yield ServerUnderTest(found.group(0), program)
     finally:
