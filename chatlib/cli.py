@@ -103,12 +103,6 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m chatlib",
         description="The programs of the WebSockets course: servers, clients and the checker.",
     )
-    parser.add_argument(
-        "--log-level",
-        default="INFO",
-        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-        help="how much the servers log on standard error (default: INFO)",
-    )
     programs = parser.add_subparsers(dest="program", required=True, metavar="PROGRAM")
 
     for name, (summary, _) in SERVERS.items():
@@ -116,6 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
         server.add_argument("--host", default=DEFAULT_HOST, help=f"default: {DEFAULT_HOST}")
         server.add_argument(
             "--port", type=int, default=DEFAULT_PORT, help=f"default: {DEFAULT_PORT}; 0 = any free"
+        )
+        server.add_argument(
+            "--log-level",
+            default="INFO",
+            choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+            help="how much to log on standard error (default: INFO)",
         )
         server.set_defaults(run=run_server)
 
@@ -154,8 +154,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line, run the chosen program, and return its exit status."""
     args = build_parser().parse_args(argv)
+    # Only servers log; the clients and the checker speak to the user with print().
     logging.basicConfig(
-        level=args.log_level, format="%(asctime)s %(levelname)s %(message)s", datefmt="%H:%M:%S"
+        level=getattr(args, "log_level", "WARNING"),
+        format="%(asctime)s %(levelname)s %(message)s",
+        datefmt="%H:%M:%S",
     )
     # websockets logs every connection at INFO; our own log lines say what matters.
     logging.getLogger("websockets").setLevel(max(logging.WARNING, logging.getLogger().level))
