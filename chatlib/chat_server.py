@@ -179,7 +179,9 @@ class ChatServer:
             if isinstance(message, bytes):
                 self.room.tell(websocket, BINARY_NOTICE)
                 continue
-            name = message.strip()
+            # NFC: "Zoë" typed as "Zoe" + a combining accent becomes the one-letter "ë", so it
+            # matches the name pattern and compares equal to the other spelling.
+            name = unicodedata.normalize("NFC", message.strip())
             problem = name_problem(name, self.room.names())
             if problem is None:
                 # No ``await`` between this check and ``join()``: no other client can take

@@ -20,6 +20,9 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 
 Handler = Callable[[ServerConnection], Awaitable[None]]
 
+# Seconds a client has to answer the closing handshake when the server stops.
+CLOSE_TIMEOUT = 2
+
 
 def server_url(server: Server, host: str) -> str:
     """Return the ``ws://`` URL that reaches ``server`` from this machine.
@@ -62,16 +65,35 @@ async def wait_for_stop_request() -> None:
 async def serve_until_stopped(
     handler: Handler, host: str, port: int, *, title: str, **serve_options: Any
 ) -> None:
-    """Serve ``handler`` on ``host:port`` until a stop is requested, then close cleanly.
-
-    Leaving the ``async with serve(...)`` block closes the listening socket and every open
-    connection with code 1001, then waits for the handlers to finish.
-    """
-    async with serve(handler, host, port, **serve_options) as server:
+    """Serve ``handler`` on ``host:port`` until a stop is requested, then close cleanly."""
+    serve_options.setdefault("close_timeout", CLOSE_TIMEOUT)
+    server = await serve(handler, host, port, **serve_options)
+    try:
         print(f"{title} listening on {server_url(server, host)} (Ctrl-C to stop)", flush=True)
         await wait_for_stop_request()
         print("Stopping: closing every connection with code 1001 (going away).", flush=True)
+    finally:
+        await close_within(server, serve_options["close_timeout"] + 1)
     print("Server stopped.", flush=True)
+
+
+async def close_within(server: Server, deadline: float) -> None:
+    """Close ``server`` and all its connections, and return within about ``deadline`` seconds.
+
+    ``server.close()`` sends every client a close frame (code 1001) and waits for its answer.
+    A client that stopped reading never answers, and its connection would hold the shutdown
+    forever; after the deadline, such connections are cut with ``transport.abort()``.
+    """
+    server.close()
+    try:
+        async with asyncio.timeout(deadline):
+            await server.wait_closed()
+    except TimeoutError:
+        # all_connections holds every connection whose handler is still running.
+        for connection in list(server.all_connections):
+            connection.transport.abort()
+        async with asyncio.timeout(1):
+            await server.wait_closed()
 
 
 def run_until_interrupted(main: Awaitable[None]) -> int:

@@ -1,0 +1,118 @@
+"""The servers' command lines, run as subprocesses exactly as a learner starts them."""
+
+import asyncio
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosedOK
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVERS = ["echo-server", "uppercase-server", "broadcast-server", "chat-server"]
+STOP_SIGNALS = [
+    pytest.param(signal.SIGTERM, id="SIGTERM"),
+    pytest.param(signal.SIGINT, id="SIGINT"),
+]
+TIMEOUT = 5  # seconds for a reply, a close, or a process to exit
+
+
+def run_chatlib(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m chatlib ARGS`` to completion (at most 10 s) and capture its output."""
+    return subprocess.run(
+        [sys.executable, "-m", "chatlib", *args],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        cwd=ROOT,
+    )
+
+
+def test_help_lists_every_program():
+    result = run_chatlib("--help")
+
+    assert result.returncode == 0, result.stderr
+    for program in [*SERVERS, "echo-client", "chat-client", "check"]:
+        assert program in result.stdout
+
+
+@pytest.mark.parametrize("program", SERVERS)
+def test_server_help_explains_host_and_port(program):
+    result = run_chatlib(program, "--help")
+
+    assert result.returncode == 0, result.stderr
+    assert "--host" in result.stdout
+    assert "--port" in result.stdout
+
+
+@pytest.mark.parametrize("program", SERVERS)
+async def test_port_0_prints_the_real_port_and_accepts_clients(start_server_process, program):
+    server = await start_server_process(program)
+
+    assert server.port != 0
+    assert server.url == f"ws://127.0.0.1:{server.port}"
+    async with connect(server.url, open_timeout=TIMEOUT) as client:
+        pong = await client.ping()
+        async with asyncio.timeout(TIMEOUT):
+            await pong
+
+
+@pytest.mark.parametrize("stop_signal", STOP_SIGNALS)
+@pytest.mark.parametrize("program", SERVERS)
+async def test_stop_signal_closes_clients_with_1001_and_exits_0(
+    start_server_process, program, stop_signal
+):
+    server = await start_server_process(program)
+    async with connect(server.url, open_timeout=TIMEOUT) as client:
+        server.send_signal(stop_signal)
+
+        with pytest.raises(ConnectionClosedOK) as closed:
+            async with asyncio.timeout(TIMEOUT):
+                await client.recv()
+
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 1001
+    ended = await server.exited(timeout=TIMEOUT)
+    assert ended.returncode == 0, ended.stderr
+    assert "Traceback" not in ended.stderr
+
+
+async def test_stop_signal_exits_within_seconds_even_if_a_client_stopped_reading(
+    start_server_process,
+):
+    # A frozen client (a laptop lid closed, a stuck program) never answers the closing
+    # handshake. The server must not wait for it longer than a few seconds.
+    server = await start_server_process("chat-server")
+    frozen = await connect(server.url, open_timeout=TIMEOUT)
+    try:
+        await frozen.send("Frozen")
+        async with asyncio.timeout(TIMEOUT):
+            await frozen.recv()  # The welcome: Frozen is a member of the room.
+        frozen.transport.pause_reading()
+
+        server.send_signal(signal.SIGTERM)
+        ended = await server.exited(timeout=TIMEOUT)
+    finally:
+        frozen.transport.abort()
+
+    assert ended.returncode == 0, ended.stderr
+    assert "Traceback" not in ended.stderr
+
+
+@pytest.mark.parametrize("program", SERVERS)
+def test_port_already_in_use_is_explained_without_a_traceback_and_exits_1(program):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        result = run_chatlib(program, "--host", "127.0.0.1", "--port", str(port))
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    error = result.stderr.splitlines()[0]
+    assert "already in use" in error
+    assert str(port) in error
