@@ -65,21 +65,34 @@ def check_exercise(
     exercise_name: str, path: str | None = None, include_extras: bool = False
 ) -> int:
     """Check a learner's file for ``exercise_name``, print the report, return the exit status."""
+    try:
+        all_met = asyncio.run(report_on_exercise(exercise_name, path, include_extras))
+    except KeyboardInterrupt:
+        print("\nCheck interrupted.")
+        return 1
+    return 0 if all_met else 1
+
+
+async def report_on_exercise(
+    exercise_name: str, path: str | Path | None = None, include_extras: bool = False
+) -> bool:
+    """Check a learner's file and print the report as results come in; True if all are met.
+
+    This is the coroutine behind ``python -m chatlib check``; a notebook cell can
+    ``await`` it directly, since the kernel already runs an event loop.
+    """
     exercise = EXERCISES[exercise_name]
     file = Path(path) if path else default_path(exercise_name)
     print(f"Checking {display_path(file)}: {exercise.title}\n", flush=True)
     problem = python_problem(file)
     if problem:
         print(problem)
-        return 1
+        return False
     try:
-        outcomes = asyncio.run(
-            check_program(exercise, python_command(file), file, include_extras, print_outcome)
+        outcomes = await check_program(
+            exercise, python_command(file), file, include_extras, print_outcome
         )
     except ProgramProblem as problem:
         print(problem)
-        return 1
-    except KeyboardInterrupt:
-        print("\nCheck interrupted.")
-        return 1
-    return 0 if print_total(outcomes, exercise.next_step) else 1
+        return False
+    return print_total(outcomes, exercise.next_step)
