@@ -78,8 +78,10 @@ class RunningProgram:
         ]
 
     @classmethod
-    async def start(cls, command: list[str], path: Path | None = None) -> "RunningProgram":
-        """Start ``command`` with pipes for stdin, stdout and stderr.
+    async def start(
+        cls, command: list[str], path: Path | None = None, cwd: Path | None = None
+    ) -> "RunningProgram":
+        """Start ``command`` (in folder ``cwd``) with pipes for stdin, stdout and stderr.
 
         ``path`` is the learner's file, when there is one, so errors can point into it.
         """
@@ -90,6 +92,7 @@ class RunningProgram:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             env=environment,
+            cwd=cwd,
         )
         return cls(process, path)
 

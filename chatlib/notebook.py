@@ -1,0 +1,276 @@
+"""Helpers that make notebook cells safe to run, to re-run, and to run all at once.
+
+A Jupyter kernel runs every cell on one asyncio event loop, so a server started in a cell
+keeps serving between cells. Two traps follow, and these helpers remove them:
+
+- Re-running a cell that starts a server on a fixed port fails with "address already in
+  use", because the old server still listens even though no variable points to it any
+  more. :func:`start_server` and :func:`start_program` remember what this kernel started
+  and stop the previous server on the same port first.
+- A notebook that leaves servers running blocks the next one. :func:`stop_everything`
+  (the last cell of every notebook) stops all of them.
+
+:func:`play_conversation` runs a scripted chat against a server and returns a
+:class:`Transcript` that shows, side by side, what each person saw.
+"""
+
+import asyncio
+import html
+import re
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+
+from chatlib.checks.participants import Participant
+from chatlib.checks.programs import RunningProgram
+from chatlib.serving import close_within, server_url
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+LISTENING_LINE = r"ws://[^\s]+:\d+"
+
+# What this kernel started, by port, so that a re-run cell can stop the previous one.
+_started: dict[int, "BackgroundServer | BackgroundProgram"] = {}
+
+
+@dataclass
+class BackgroundServer:
+    """A server running in this kernel's event loop, in the background, between cells."""
+
+    title: str
+    server: Server
+    url: str
+    port: int
+
+    async def stop(self) -> None:
+        """Close the server and its connections (code 1001); safe to call twice."""
+        _started.pop(self.port, None)
+        await close_within(self.server, 3)
+
+    def __repr__(self) -> str:
+        state = "running" if self.server.is_serving() else "stopped"
+        return f"<{self.title} on {self.url}: {state}>"
+
+
+async def start_server(
+    handler: Callable[[ServerConnection], Awaitable[None]],
+    port: int = 8765,
+    *,
+    host: str = "localhost",
+    title: str = "Server",
+    **serve_options: Any,
+) -> BackgroundServer:
+    """Serve ``handler`` in the background and return a handle with ``url`` and ``stop()``.
+
+    Whatever this kernel started earlier on the same port is stopped first, so the cell can
+    be run again and again. ``port=0`` picks a free port.
+    """
+    await stop_port(port)
+    server = await serve(handler, host, port, **serve_options)
+    url = server_url(server, host)
+    handle = BackgroundServer(title, server, url, int(url.rsplit(":", 1)[1]))
+    _started[handle.port] = handle
+    print(f"{title} listening on {url}")
+    return handle
+
+
+@dataclass
+class BackgroundProgram:
+    """A program running as a subprocess, started from a cell: a server or a chat client."""
+
+    command: list[str]
+    program: RunningProgram
+    url: str | None = None
+    port: int | None = None
+    _lines_read: int = field(default=0, repr=False)
+
+    async def type(self, line: str) -> None:
+        """Type ``line`` and Enter into the program, as a person at its keyboard would."""
+        await self.program.type(line + "\n")
+
+    async def wait_for_output(self, text: str, timeout: float = 5.0) -> bool:
+        """Wait until the program prints ``text``; False when it does not within ``timeout``."""
+        return await self.program.stdout.wait_for(re.escape(text), timeout) is not None
+
+    def new_output(self) -> str:
+        """What the program printed since the last call (its standard output)."""
+        lines = self.program.stdout.lines[self._lines_read :]
+        self._lines_read += len(lines)
+        return "\n".join(lines)
+
+    async def stop(self) -> int | None:
+        """Stop the program as Ctrl-C would; return its exit status."""
+        if self.port is not None:
+            _started.pop(self.port, None)
+        await self.program.stop()
+        return self.program.exit_code
+
+    def __repr__(self) -> str:
+        state = (
+            "running" if self.program.exit_code is None else f"exited ({self.program.exit_code})"
+        )
+        where = f" on {self.url}" if self.url else ""
+        return f"<{' '.join(self.command[1:])}{where}: {state}>"
+
+
+async def start_program(*args: str, port: int | None = None) -> BackgroundProgram:
+    """Run ``python ARGS`` as a subprocess; with ``port``, it is a server: wait for its URL.
+
+    ``args`` is a file and its options, or ``"-m", "chatlib", ...``. Paths are relative to
+    the repository, so ``start_program("solutions/chat_server.py", port=8765)`` works from the
+    notebooks folder. A server program gets ``--port`` and ``--host localhost``, and whatever
+    this kernel started on that port before is stopped first.
+    """
+    command = [sys.executable, *(resolve(arg) for arg in args)]
+    if port is not None:
+        await stop_port(port)
+        command += ["--host", "localhost", "--port", str(port)]
+    running = await RunningProgram.start(command, cwd=REPOSITORY)
+    handle = BackgroundProgram(command, running)
+    if port is not None:
+        found = await running.stdout.wait_for(LISTENING_LINE, 10)
+        if found is None:
+            await running.stop()
+            raise RuntimeError(f"{' '.join(args)} did not start:\n{running.stderr.text()}")
+        handle.url = found.group(0)
+        handle.port = int(handle.url.rsplit(":", 1)[1])
+        _started[handle.port] = handle
+        print(f"Started {' '.join(args)}: listening on {handle.url}")
+    return handle
+
+
+def resolve(arg: str) -> str:
+    """A repository-relative path made absolute, so cells work from any folder."""
+    candidate = REPOSITORY / arg
+    return str(candidate) if arg.endswith(".py") and candidate.is_file() else arg
+
+
+async def stop_port(port: int) -> None:
+    """Stop whatever this kernel started on ``port`` (nothing happens if nothing was)."""
+    previous = _started.pop(port, None)
+    if previous is not None:
+        await previous.stop()
+
+
+async def stop_everything() -> None:
+    """Stop every server and program this kernel started: the last cell of each notebook."""
+    for handle in list(_started.values()):
+        await handle.stop()
+    print("Everything this notebook started is stopped.")
+
+
+# --- Scripted conversations -------------------------------------------------------------------
+
+
+@dataclass
+class Step:
+    """One line of a conversation script: who does what."""
+
+    person: str
+    action: str  # "joins", "says", "leaves" or "drops"
+    text: str = ""
+
+    @classmethod
+    def parse(cls, line: str) -> "Step":
+        """Read ``Alice joins``, ``Alice: Hello!``, ``Alice leaves`` or ``Alice drops``."""
+        if ":" in line:
+            person, text = line.split(":", 1)
+            return cls(person.strip(), "says", text.strip())
+        person, _, action = line.strip().rpartition(" ")
+        if action not in ("joins", "leaves", "drops") or not person:
+            raise ValueError(f"cannot read the script line {line!r}")
+        return cls(person, action)
+
+    def __str__(self) -> str:
+        if self.action == "says":
+            return f'{self.person} says "{self.text}"'
+        if self.action == "drops":
+            return f"{self.person} drops (connection lost)"
+        return f"{self.person} {self.action}"
+
+
+@dataclass
+class Transcript:
+    """What each person saw during a scripted conversation, step by step."""
+
+    people: list[str]
+    rows: list[tuple[Step, dict[str, list[str]]]] = field(default_factory=list)
+
+    def seen_by(self, person: str) -> list[str]:
+        """Every line ``person`` received, in order."""
+        return [line for _, seen in self.rows for line in seen.get(person, [])]
+
+    def __str__(self) -> str:
+        parts = []
+        for person in self.people:
+            lines = self.seen_by(person) or ["(nothing)"]
+            parts.append(f"{person} saw:\n" + "\n".join(f"  {line}" for line in lines))
+        return "\n\n".join(parts)
+
+    def _repr_html_(self) -> str:
+        header = "".join(f"<th>{html.escape(person)}</th>" for person in self.people)
+        body = []
+        for step, seen in self.rows:
+            cells = "".join(
+                "<td>" + "<br>".join(html.escape(line) for line in seen.get(person, [])) + "</td>"
+                for person in self.people
+            )
+            body.append(f"<tr><td><i>{html.escape(str(step))}</i></td>{cells}</tr>")
+        return (
+            '<table style="text-align:left"><tr><th>What happened</th>'
+            f"{header}</tr>{''.join(body)}</table>"
+        )
+
+
+async def play_conversation(url: str, script: str) -> Transcript:
+    """Play ``script`` (one step per line) against the chat server at ``url``.
+
+    After each step, the helper waits (at most one second) until the others have received
+    what that step should make them receive, then notes who saw what.
+    """
+    steps = [Step.parse(line) for line in script.strip().splitlines() if line.strip()]
+    people = list(dict.fromkeys(step.person for step in steps))
+    transcript = Transcript(people)
+    present: dict[str, Participant] = {}
+    counts = dict.fromkeys(people, 0)
+    try:
+        for step in steps:
+            await perform(step, url, present)
+            seen = {}
+            for person, participant in present.items():
+                seen[person] = participant.received[counts[person] :]
+                counts[person] = len(participant.received)
+            transcript.rows.append((step, seen))
+    finally:
+        for participant in present.values():
+            await participant.close()
+    return transcript
+
+
+async def perform(step: Step, url: str, present: dict[str, Participant]) -> None:
+    """Carry out one step and wait until its effect has reached the others."""
+    others = {name: p for name, p in present.items() if name != step.person}
+    already_seen = {name: len(p.received) for name, p in others.items()}
+    if step.action == "joins":
+        present[step.person] = await Participant.join(url, step.person)
+        expected = step.person  # A server may announce the newcomer.
+    elif step.action == "says":
+        await present[step.person].say(step.text)
+        expected = step.text
+    else:
+        leaving = present.pop(step.person)
+        if step.action == "leaves":
+            await leaving.leave()
+        else:
+            leaving.vanish()
+        await leaving.close()
+        expected = step.person  # The departure notice names who left.
+    await asyncio.gather(
+        *(
+            participant.wait_until(lambda line: expected in line, start=already_seen[name])
+            for name, participant in others.items()
+        )
+    )
