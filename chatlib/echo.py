@@ -52,7 +52,7 @@ async def interactive_echo_client(url: str) -> int:
         return 1
     async with websocket:
         print(f"Connected to {url}. Type a message and press Enter; Ctrl-D quits.")
-        keyboard = KeyboardLines(prompt="> ")
+        keyboard = KeyboardLines()
         try:
             while (line := await keyboard.next_line()) is not None:
                 await websocket.send(line)

@@ -10,7 +10,10 @@ the one being typed, so the half-typed text stays where it was.
 """
 
 import asyncio
+import codecs
 import contextlib
+import itertools
+import os
 import sys
 import threading
 from collections.abc import Iterator
@@ -48,8 +51,7 @@ class KeyboardLines:
     ``None`` once input has ended (Ctrl-D, or the end of a piped file).
     """
 
-    def __init__(self, prompt: str = "") -> None:
-        self.prompt = prompt
+    def __init__(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._lines: asyncio.Queue[str | None] = asyncio.Queue()
         threading.Thread(target=self._read_forever, name="keyboard", daemon=True).start()
@@ -60,24 +62,48 @@ class KeyboardLines:
 
     def _read_forever(self) -> None:
         """Runs in the thread: read lines until end of input and pass each to the loop."""
-        while True:
-            line = self._read_one_line()
+        lines = typed_lines() if is_interactive() else piped_lines()
+        for line in itertools.chain(lines, [None]):  # None says that input has ended.
             try:
                 self._loop.call_soon_threadsafe(self._lines.put_nowait, line)
             except RuntimeError:
                 return  # The event loop has closed: the program is exiting.
-            if line is None:
-                return
 
-    def _read_one_line(self) -> str | None:
-        """Read one line; ``input()`` gives a terminal user line editing and history."""
+
+def typed_lines() -> Iterator[str]:
+    """Lines typed on a terminal, read with ``input()``: with line editing and history.
+
+    Importing ``readline`` (absent on Windows, where the console edits lines itself) gives
+    ``input()`` the arrow keys and the history of earlier lines.
+    """
+    with contextlib.suppress(ImportError):
+        import readline  # noqa: F401
+    while True:
         try:
-            if is_interactive():
-                return input(self.prompt)
-            line = sys.stdin.readline()
-            return line.rstrip("\r\n") if line else None
+            yield input()
         except (EOFError, OSError, ValueError):
-            return None  # End of input, or stdin was closed under us.
+            return  # Ctrl-D, or stdin closed under us.
+
+
+def piped_lines() -> Iterator[str]:
+    """Lines from a pipe or a file, read straight from file descriptor 0.
+
+    Not through ``sys.stdin``: a daemon thread blocked inside ``sys.stdin``'s buffered reader
+    holds its lock, and an interpreter that exits meanwhile may need that lock and abort with
+    "Fatal Python error: _enter_buffered_busy".
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    pending = ""
+    try:
+        while chunk := os.read(sys.stdin.fileno(), 4096):
+            pending += decoder.decode(chunk)
+            *complete, pending = pending.split("\n")
+            yield from (line.rstrip("\r") for line in complete)
+    except (OSError, ValueError):
+        return  # stdin was closed under us.
+    pending += decoder.decode(b"", final=True)
+    if pending:
+        yield pending
 
 
 @contextlib.contextmanager
@@ -100,4 +126,6 @@ def terminal_settings_restored() -> Iterator[None]:
     try:
         yield
     finally:
+        # Drop what was typed but not sent: otherwise the shell would run it as a command.
+        termios.tcflush(sys.stdin, termios.TCIFLUSH)
         termios.tcsetattr(sys.stdin, termios.TCSADRAIN, saved)

@@ -93,8 +93,8 @@ async def shows_messages_while_typing(client: ClientUnderTest) -> None:
 
 @CHAT_CLIENT.requirement(
     "/quit leaves the chat cleanly",
-    hint="When the typed line is /quit, stop the loop instead of sending it; leaving the"
-    " `async with connect(...)` block closes the connection.",
+    hint="When the typed line is /quit, stop the loop instead of sending it, then close the"
+    " connection and return.",
 )
 async def quit_command_leaves_cleanly(client: ClientUnderTest) -> None:
     await client.sign_in()

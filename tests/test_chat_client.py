@@ -1,0 +1,556 @@
+"""The chat client, run as a user runs it: a subprocess talking to a real server.
+
+Most tests run both clients, chatlib's (``python -m chatlib chat-client``) and the minimal
+solution (``solutions/chat_client.py``), against a scripted server that records what the
+client sends and speaks when the test tells it to. A few run against chatlib's real chat
+room, and the last ones put the client in a pseudo-terminal, where Ctrl-C is a key press.
+
+No test sleeps to synchronise: each one waits, with a timeout, for a line of output, a
+message at the server or the end of the process.
+"""
+
+import asyncio
+import fcntl
+import os
+import pty
+import signal
+import socket
+import sys
+import termios
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+
+from chatlib.chat_server import ChatServer
+
+ROOT = Path(__file__).resolve().parent.parent
+WAIT = 5.0  # seconds: a generous bound for what should take milliseconds
+PROMPTLY = 1.0  # seconds: how fast a message must reach the screen
+ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
+
+CHATLIB_CLIENT = [sys.executable, "-m", "chatlib", "chat-client"]
+SOLUTION_CLIENT = [sys.executable, str(ROOT / "solutions" / "chat_client.py")]
+BOTH_CLIENTS = pytest.mark.parametrize(
+    "client_command",
+    [pytest.param(CHATLIB_CLIENT, id="chatlib"), pytest.param(SOLUTION_CLIENT, id="solution")],
+)
+
+
+# --- A scripted server --------------------------------------------------------------------------
+
+
+class ScriptedServer:
+    """A WebSocket server that records what clients send and says what the test tells it to."""
+
+    def __init__(self) -> None:
+        self.url = ""
+        self.server: Server | None = None
+        self.connections: list[ServerConnection] = []
+        self.received: asyncio.Queue[str | bytes] = asyncio.Queue()
+        self.close_codes: asyncio.Queue[int | None] = asyncio.Queue()
+
+    async def handler(self, websocket: ServerConnection) -> None:
+        """Record every message, then the close code the client sent (1006: none)."""
+        self.connections.append(websocket)
+        try:
+            async for message in websocket:
+                await self.received.put(message)
+        except ConnectionClosed:
+            pass
+        await self.close_codes.put(websocket.close_code)
+
+    async def next_message(self, within: float = WAIT) -> str | bytes:
+        """The next message any client sent, waiting at most ``within`` seconds."""
+        try:
+            return await asyncio.wait_for(self.received.get(), within)
+        except TimeoutError:
+            raise AssertionError(f"the server received nothing within {within} s") from None
+
+    async def next_close_code(self, within: float = WAIT) -> int | None:
+        """The close code of the next connection that ended."""
+        try:
+            return await asyncio.wait_for(self.close_codes.get(), within)
+        except TimeoutError:
+            raise AssertionError(f"no connection closed within {within} s") from None
+
+    async def say(self, message: str | bytes) -> None:
+        """Send ``message`` to every connected client."""
+        for websocket in self.connections:
+            await websocket.send(message)
+
+    async def shut_down(self) -> None:
+        """Stop the server as Ctrl-C stops chatlib's: every connection closes with 1001."""
+        assert self.server is not None
+        self.server.close()
+        await asyncio.wait_for(self.server.wait_closed(), WAIT)
+
+    def drop_connections(self) -> None:
+        """Cut every connection without a closing handshake, like a crash or a lost network."""
+        for websocket in self.connections:
+            websocket.transport.abort()
+
+
+@pytest.fixture
+async def scripted_server() -> AsyncIterator[ScriptedServer]:
+    scripted = ScriptedServer()
+    async with serve(scripted.handler, "127.0.0.1", 0) as server:
+        scripted.server = server
+        scripted.url = f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+        yield scripted
+
+
+@pytest.fixture
+async def chat_room_url() -> AsyncIterator[str]:
+    """The URL of chatlib's real chat server, running in the test's event loop."""
+    async with serve(ChatServer().handler, "127.0.0.1", 0) as server:
+        yield f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+
+
+# --- The client as a subprocess -----------------------------------------------------------------
+
+
+@dataclass
+class Exit:
+    """How a client process ended, and what it wrote that nobody had read yet."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+class ClientProcess:
+    """A chat client running as a subprocess whose standard streams are pipes."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+
+    async def type(self, line: str) -> None:
+        """Write ``line`` to the client's standard input, as if typed and followed by Enter."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(line.encode() + b"\n")
+        await self.process.stdin.drain()
+
+    def end_input(self) -> None:
+        """Close the client's standard input: the end of a piped file, or Ctrl-D."""
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+
+    async def next_line(self, within: float = WAIT) -> str:
+        """The next line the client prints, waiting at most ``within`` seconds."""
+        assert self.process.stdout is not None
+        try:
+            line = await asyncio.wait_for(self.process.stdout.readline(), within)
+        except TimeoutError:
+            raise AssertionError(f"the client printed no line within {within} s") from None
+        assert line, "the client's output ended (did it exit?)"
+        return line.decode().rstrip("\r\n")
+
+    async def exit(self, within: float = WAIT) -> Exit:
+        """Wait for the process to end (its input stays open) and collect what it wrote."""
+        assert self.process.stdout is not None and self.process.stderr is not None
+        try:
+            stdout, stderr, returncode = await asyncio.wait_for(
+                asyncio.gather(
+                    self.process.stdout.read(), self.process.stderr.read(), self.process.wait()
+                ),
+                within,
+            )
+        except TimeoutError:
+            raise AssertionError(f"the client was still running after {within} s") from None
+        return Exit(returncode, stdout.decode(), stderr.decode())
+
+
+StartClient = Callable[..., Awaitable[ClientProcess]]
+
+
+@pytest.fixture
+async def start_client() -> AsyncIterator[StartClient]:
+    """Start client subprocesses; kill at teardown any that a failed test left running."""
+    processes: list[asyncio.subprocess.Process] = []
+
+    async def start(command: list[str], url: str, *options: str) -> ClientProcess:
+        process = await asyncio.create_subprocess_exec(
+            *command,
+            "--url",
+            url,
+            *options,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            cwd=ROOT,
+            env=ENV,
+        )
+        processes.append(process)
+        return ClientProcess(process)
+
+    yield start
+    for process in processes:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+def closed_port_url() -> str:
+    """A URL where nothing listens: a port the system just gave us, then closed again."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"ws://127.0.0.1:{port}"
+
+
+# --- Sending --------------------------------------------------------------------------------------
+
+
+@BOTH_CLIENTS
+async def test_first_typed_line_is_sent_as_the_name_then_each_line(
+    client_command, scripted_server, start_client
+):
+    client = await start_client(client_command, scripted_server.url)
+
+    await client.type("Alice")
+    await client.type("hello everyone")
+
+    assert await scripted_server.next_message() == "Alice"
+    assert await scripted_server.next_message() == "hello everyone"
+    await client.type("/quit")
+    assert (await client.exit()).returncode == 0
+
+
+@BOTH_CLIENTS
+async def test_name_option_is_sent_before_lines_typed_early(
+    client_command, scripted_server, start_client
+):
+    client = await start_client(client_command, scripted_server.url, "--name", "Alice")
+    await client.type("typed before the connection was even open")
+
+    assert await scripted_server.next_message() == "Alice"
+    assert await scripted_server.next_message() == "typed before the connection was even open"
+    await client.type("/quit")
+    assert (await client.exit()).returncode == 0
+
+
+# --- Receiving ------------------------------------------------------------------------------------
+
+
+@BOTH_CLIENTS
+async def test_message_from_others_appears_while_idle(
+    client_command, scripted_server, start_client
+):
+    client = await start_client(client_command, scripted_server.url, "--name", "Alice")
+    assert await scripted_server.next_message() == "Alice"
+
+    await scripted_server.say("[Bob]: is anybody here?")
+
+    assert await client.next_line(within=PROMPTLY) == "[Bob]: is anybody here?"
+    await scripted_server.say("[Bob]: hello?")
+    assert await client.next_line(within=PROMPTLY) == "[Bob]: hello?"
+    client.end_input()
+    assert (await client.exit()).returncode == 0
+
+
+async def test_binary_frame_is_shown_as_a_note_and_the_chat_goes_on(scripted_server, start_client):
+    client = await start_client(CHATLIB_CLIENT, scripted_server.url, "--name", "Alice")
+    assert await scripted_server.next_message() == "Alice"
+
+    await scripted_server.say(b"\x00\x01\x02")
+
+    assert "binary" in await client.next_line()
+    await client.type("still here")
+    assert await scripted_server.next_message() == "still here"
+    await client.type("/quit")
+    assert (await client.exit()).returncode == 0
+
+
+async def test_control_characters_from_the_server_are_not_printed(scripted_server, start_client):
+    client = await start_client(CHATLIB_CLIENT, scripted_server.url, "--name", "Alice")
+    assert await scripted_server.next_message() == "Alice"
+
+    await scripted_server.say("[Eve]: line one\n[Eve]: clear\x1b[2J screen")
+
+    assert await client.next_line() == "[Eve]: line one"
+    assert await client.next_line() == "[Eve]: clear [2J screen"
+    client.end_input()
+    assert (await client.exit()).returncode == 0
+
+
+# --- Leaving --------------------------------------------------------------------------------------
+
+
+@BOTH_CLIENTS
+async def test_quit_command_closes_the_connection_and_exits_0(
+    client_command, scripted_server, start_client
+):
+    client = await start_client(client_command, scripted_server.url, "--name", "Alice")
+    assert await scripted_server.next_message() == "Alice"
+
+    await client.type("/quit")
+
+    finished = await client.exit()
+    assert finished.returncode == 0
+    assert await scripted_server.next_close_code() == 1000
+    assert scripted_server.received.empty(), "/quit must not be sent to the room"
+    assert "Traceback" not in finished.stderr
+
+
+@BOTH_CLIENTS
+async def test_end_of_input_closes_the_connection_and_exits_0(
+    client_command, scripted_server, start_client
+):
+    client = await start_client(client_command, scripted_server.url, "--name", "Alice")
+    assert await scripted_server.next_message() == "Alice"
+
+    client.end_input()
+
+    finished = await client.exit()
+    assert finished.returncode == 0
+    assert await scripted_server.next_close_code() == 1000
+    assert "Traceback" not in finished.stderr
+
+
+@BOTH_CLIENTS
+async def test_ctrl_c_closes_the_connection_and_exits_0_without_traceback(
+    client_command, scripted_server, start_client
+):
+    client = await start_client(client_command, scripted_server.url, "--name", "Alice")
+    assert await scripted_server.next_message() == "Alice"
+
+    client.process.send_signal(signal.SIGINT)
+
+    finished = await client.exit()
+    assert finished.returncode == 0
+    assert "Traceback" not in finished.stderr
+    assert await scripted_server.next_close_code() == 1000
+
+
+# --- When the server is not there, or goes away ---------------------------------------------------
+
+
+@BOTH_CLIENTS
+async def test_no_server_prints_one_line_naming_the_url_and_exits_1(client_command, start_client):
+    url = closed_port_url()
+
+    client = await start_client(client_command, url, "--name", "Alice")
+
+    finished = await client.exit()
+    lines = (finished.stdout + finished.stderr).strip().splitlines()
+    assert finished.returncode == 1
+    assert len(lines) == 1, f"expected one line, got: {lines}"
+    assert url in lines[0]
+    assert "chat-server" in lines[0], "the line should say how to start the server"
+
+
+@BOTH_CLIENTS
+async def test_server_shutdown_is_reported_in_one_line_and_the_client_exits(
+    client_command, scripted_server, start_client
+):
+    client = await start_client(client_command, scripted_server.url, "--name", "Alice")
+    assert await scripted_server.next_message() == "Alice"
+
+    await scripted_server.shut_down()
+
+    line = await client.next_line()
+    assert "closed the connection" in line
+    assert "1001" in line
+    finished = await client.exit()
+    assert finished.returncode == 0
+    assert finished.stdout == ""
+    assert "Traceback" not in finished.stderr
+
+
+@pytest.mark.parametrize(
+    ("client_command", "exit_status"),
+    # chatlib's client reports an abnormal end with status 1; the minimal solution keeps 0.
+    [
+        pytest.param(CHATLIB_CLIENT, 1, id="chatlib"),
+        pytest.param(SOLUTION_CLIENT, 0, id="solution"),
+    ],
+)
+async def test_dropped_connection_is_reported_and_the_client_exits(
+    client_command, exit_status, scripted_server, start_client
+):
+    client = await start_client(client_command, scripted_server.url, "--name", "Alice")
+    assert await scripted_server.next_message() == "Alice"
+
+    scripted_server.drop_connections()
+
+    assert await client.next_line() == "Lost the connection to the server."
+    finished = await client.exit()
+    assert finished.returncode == exit_status
+    assert "Traceback" not in finished.stderr
+
+
+# --- With chatlib's chat room ---------------------------------------------------------------------
+
+
+@BOTH_CLIENTS
+async def test_two_clients_chat_through_the_reference_server(
+    client_command, chat_room_url, start_client
+):
+    alice = await start_client(client_command, chat_room_url, "--name", "Alice")
+    assert await alice.next_line() == "[Server]: Welcome, Alice! You are the first one here."
+    bob = await start_client(client_command, chat_room_url, "--name", "Bob")
+    assert await bob.next_line() == "[Server]: Welcome, Bob! Here now: Alice."
+    assert await alice.next_line() == "[Server]: Bob has joined the chat."
+
+    await alice.type("Hi Bob")
+
+    assert await bob.next_line(within=PROMPTLY) == "[Alice]: Hi Bob"
+    await bob.type("/quit")
+    assert (await bob.exit()).returncode == 0
+    assert await alice.next_line() == "[Server]: Bob has left the chat."
+    alice.end_input()
+    assert (await alice.exit()).returncode == 0
+
+
+@BOTH_CLIENTS
+async def test_refused_name_can_be_typed_again(client_command, chat_room_url, start_client):
+    alice = await start_client(client_command, chat_room_url, "--name", "Alice")
+    assert (await alice.next_line()).startswith("[Server]: Welcome, Alice!")
+    newcomer = await start_client(client_command, chat_room_url)
+
+    await newcomer.type("Alice")
+    assert "already taken" in await newcomer.next_line()
+    await newcomer.type("Bob")
+
+    assert await newcomer.next_line() == "[Server]: Welcome, Bob! Here now: Alice."
+    for client in (alice, newcomer):
+        client.end_input()
+        assert (await client.exit()).returncode == 0
+
+
+# --- In a terminal --------------------------------------------------------------------------------
+
+
+class TerminalScreen:
+    """Everything a program wrote to a pseudo-terminal, read from the master side."""
+
+    def __init__(self, master: int) -> None:
+        self.master = master
+        self.output = b""
+        self._changed = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        self._loop.add_reader(master, self._read)
+
+    def _read(self) -> None:
+        try:
+            data = os.read(self.master, 4096)
+        except OSError:  # EIO: no program has the terminal open any more.
+            data = b""
+        if not data:
+            self._loop.remove_reader(self.master)
+        self.output += data
+        self._changed.set()
+
+    async def expect(self, text: str, within: float = WAIT) -> None:
+        """Wait until ``text`` has appeared on the terminal, at most ``within`` seconds."""
+
+        async def appeared() -> None:
+            while text.encode() not in self.output:
+                self._changed.clear()
+                await self._changed.wait()
+
+        try:
+            await asyncio.wait_for(appeared(), within)
+        except TimeoutError:
+            raise AssertionError(
+                f"{text!r} did not appear on the terminal within {within} s; it shows "
+                f"{self.output.decode(errors='replace')!r}"
+            ) from None
+
+    def close(self) -> None:
+        self._loop.remove_reader(self.master)
+
+
+def make_it_the_controlling_terminal() -> None:
+    """In the child: adopt its standard input as controlling terminal, so that typing Ctrl-C
+    there sends SIGINT, as in a real terminal (``start_new_session`` made it a session leader).
+    """
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+LINE_MODE_FLAGS = termios.ECHO | termios.ICANON
+
+
+@pytest.fixture
+async def terminal() -> AsyncIterator[tuple[int, int]]:
+    """A pseudo-terminal as (master, slave) file descriptors, closed at teardown."""
+    master, slave = pty.openpty()
+    yield master, slave
+    os.close(master)
+    os.close(slave)
+
+
+async def start_in_terminal(command: list[str], slave: int, *args: str):
+    return await asyncio.create_subprocess_exec(
+        *command,
+        *args,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        cwd=ROOT,
+        env=ENV,
+        start_new_session=True,
+        preexec_fn=make_it_the_controlling_terminal,
+    )
+
+
+@BOTH_CLIENTS
+async def test_terminal_session_shows_messages_while_idle_and_ctrl_c_leaves_cleanly(
+    client_command, scripted_server, terminal
+):
+    master, slave = terminal
+    settings_before = termios.tcgetattr(slave)
+    process = await start_in_terminal(client_command, slave, "--url", scripted_server.url)
+    screen = TerminalScreen(master)
+    try:
+        await screen.expect("Your name: ")
+        os.write(master, b"Alice\r")
+        assert await scripted_server.next_message() == "Alice"
+        os.write(master, b"hello\r")
+        assert await scripted_server.next_message() == "hello"
+
+        await scripted_server.say("[Bob]: hi Alice")
+        await screen.expect("[Bob]: hi Alice", within=PROMPTLY)
+
+        os.write(master, b"\x03")  # Ctrl-C
+        assert await asyncio.wait_for(process.wait(), WAIT) == 0
+        assert await scripted_server.next_close_code() == 1000
+        assert b"Traceback" not in screen.output
+        assert b"Fatal Python error" not in screen.output
+        settings_after = termios.tcgetattr(slave)
+        assert settings_after[3] & LINE_MODE_FLAGS == settings_before[3] & LINE_MODE_FLAGS
+        assert settings_after == settings_before
+    finally:
+        screen.close()
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+async def test_terminal_is_left_usable_when_the_server_shuts_down(scripted_server, terminal):
+    master, slave = terminal
+    settings_before = termios.tcgetattr(slave)
+    process = await start_in_terminal(
+        CHATLIB_CLIENT, slave, "--url", scripted_server.url, "--name", "Alice"
+    )
+    screen = TerminalScreen(master)
+    try:
+        assert await scripted_server.next_message() == "Alice"
+        os.write(master, b"half a sen")  # The user is typing when the server goes away.
+
+        await scripted_server.shut_down()
+
+        await screen.expect("The server closed the connection: 1001 (going away).")
+        assert await asyncio.wait_for(process.wait(), WAIT) == 0
+        assert b"Traceback" not in screen.output
+        assert b"Fatal Python error" not in screen.output
+        assert termios.tcgetattr(slave) == settings_before
+    finally:
+        screen.close()
+        if process.returncode is None:
+            process.kill()
+            await process.wait()

@@ -1,0 +1,44 @@
+"""The echo client's command line, as a learner runs it against the echo and uppercase servers."""
+
+import asyncio
+
+import pytest
+from conftest import chatlib_command
+
+REPLY_TIMEOUT = 10  # seconds for the whole client run: connect, two round trips, exit
+
+
+async def run_echo_client(url: str, typed: str) -> tuple[int, str, str]:
+    """Run ``python -m chatlib echo-client --url URL`` with ``typed`` as its input."""
+    process = await asyncio.create_subprocess_exec(
+        *chatlib_command("echo-client", "--url", url),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    async with asyncio.timeout(REPLY_TIMEOUT):
+        stdout, stderr = await process.communicate(typed.encode())
+    return process.returncode, stdout.decode(), stderr.decode()
+
+
+@pytest.mark.parametrize(
+    ("program", "replies"),
+    [("echo-server", ["< hello", "< wörld"]), ("uppercase-server", ["< HELLO", "< WÖRLD"])],
+)
+async def test_each_typed_line_gets_its_reply(start_server_process, program, replies):
+    server = await start_server_process(program)
+    code, stdout, stderr = await run_echo_client(server.url, "hello\nwörld\n")
+    assert code == 0, stderr
+    assert stdout.splitlines()[1:] == replies
+    assert "Traceback" not in stderr
+
+
+async def test_no_server_is_explained_in_one_line_with_exit_1(unused_tcp_port):
+    url = f"ws://127.0.0.1:{unused_tcp_port}"
+    code, stdout, stderr = await run_echo_client(url, "")
+    assert code == 1
+    assert stdout.splitlines() == [
+        f"No server answers at {url}. Start one first with `python -m chatlib echo-server`,"
+        " then retry."
+    ]
+    assert not stderr
