@@ -16,6 +16,7 @@ keeps serving between cells. Two traps follow, and these helpers remove them:
 
 import asyncio
 import html
+import inspect
 import re
 import sys
 from collections.abc import Awaitable, Callable
@@ -27,6 +28,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 
 from chatlib.checks.participants import Participant
 from chatlib.checks.programs import RunningProgram
+from chatlib.checks.report import report_on_exercise, report_on_handler
 from chatlib.serving import close_within, server_url
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -34,6 +36,21 @@ LISTENING_LINE = r"ws://[^\s]+:\d+"
 
 # What this kernel started, by port, so that a re-run cell can stop the previous one.
 _started: dict[int, "BackgroundServer | BackgroundProgram"] = {}
+
+
+class PortInUse(OSError):
+    """The port is taken by a program this kernel did not start: explain, don't trace back."""
+
+    def __init__(self, port: int, error: OSError) -> None:
+        super().__init__(
+            error.errno,
+            f"Port {port} is taken by another program (a server in a terminal, or another"
+            " notebook's kernel?). Stop that one, or choose another port.",
+        )
+
+    def _render_traceback_(self) -> list[str]:
+        # IPython shows this instead of a traceback: the one line that says what to do.
+        return [f"PortInUse: {self.strerror}"]
 
 
 @dataclass
@@ -69,7 +86,10 @@ async def start_server(
     be run again and again. ``port=0`` picks a free port.
     """
     await stop_port(port)
-    server = await serve(handler, host, port, **serve_options)
+    try:
+        server = await serve(handler, host, port, **serve_options)
+    except OSError as error:
+        raise PortInUse(port, error) from None
     url = server_url(server, host)
     handle = BackgroundServer(title, server, url, int(url.rsplit(":", 1)[1]))
     _started[handle.port] = handle
@@ -274,3 +294,33 @@ async def perform(step: Step, url: str, present: dict[str, Participant]) -> None
             for name, participant in others.items()
         )
     )
+
+
+# --- Checking exercises and reading the reference, from a cell --------------------------------
+
+
+async def check(exercise: str, path: str | None = None, extras: bool = False) -> bool:
+    """Check an exercise file, as ``python -m chatlib check`` does; True when all is met.
+
+    ``path`` is relative to the repository (``"solutions/chat_server.py"``); by default it
+    is the learner's file in ``exercises/``.
+    """
+    return await report_on_exercise(exercise, resolve(path) if path else None, extras)
+
+
+async def check_handler(
+    exercise: str, handler: Callable[[ServerConnection], Awaitable[None]]
+) -> bool:
+    """Check a server handler written in a cell against the exercise's requirements."""
+    return await report_on_handler(exercise, handler)
+
+
+def show_source(thing: Any) -> Any:
+    """Show the source code of a chatlib function or class, highlighted, as a cell's result.
+
+    The notebooks read the reference this way instead of copying it: what you see is the
+    code that runs.
+    """
+    from IPython.display import Code
+
+    return Code(inspect.getsource(thing), language="python")

@@ -68,9 +68,21 @@ async def check_program(
     result comes in, so a report can be printed while the checks go on. Raises
     :class:`~chatlib.checks.core.ProgramProblem` when the program cannot be checked at all.
     """
+    return await check_targets(
+        exercise, lambda: exercise.start(command, path), include_extras, on_outcome
+    )
+
+
+async def check_targets(
+    exercise: Exercise,
+    target_factory: Callable[[], AbstractAsyncContextManager[Any]],
+    include_extras: bool = False,
+    on_outcome: Callable[[Outcome], None] = lambda outcome: None,
+) -> list[Outcome]:
+    """Check each chosen requirement against a fresh target from ``target_factory()``."""
     outcomes = []
     for requirement in exercise.requirements.chosen(include_extras):
-        outcome = await run_requirement(requirement, lambda: exercise.start(command, path))
+        outcome = await run_requirement(requirement, target_factory)
         on_outcome(outcome)
         outcomes.append(outcome)
     return outcomes

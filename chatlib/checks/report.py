@@ -11,8 +11,10 @@ import textwrap
 from pathlib import Path
 
 from chatlib.checks.core import Outcome, ProgramProblem
-from chatlib.checks.exercises import EXERCISES, check_program
+from chatlib.checks.exercises import EXERCISES, check_program, check_targets
 from chatlib.checks.programs import display_path, python_command, python_problem
+from chatlib.checks.servers import serving_handler
+from chatlib.serving import Handler
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 
@@ -95,4 +97,22 @@ async def report_on_exercise(
     except ProgramProblem as problem:
         print(problem)
         return False
+    return print_total(outcomes, exercise.next_step)
+
+
+async def report_on_handler(
+    exercise_name: str, handler: Handler, include_extras: bool = False
+) -> bool:
+    """Check a server *handler function* (one written in a notebook cell) and print the report.
+
+    The handler is served in this event loop, so only the server exercises apply, and the
+    Ctrl-C requirement (which needs a program of its own) is reported as not checked.
+    """
+    exercise = EXERCISES[exercise_name]
+    if exercise.start is not EXERCISES["chat_server"].start:
+        raise ValueError(f"{exercise_name} is checked as a program: use check({exercise_name!r})")
+    print(f"Checking the handler {handler.__name__}(): {exercise.title}\n", flush=True)
+    outcomes = await check_targets(
+        exercise, lambda: serving_handler(handler), include_extras, print_outcome
+    )
     return print_total(outcomes, exercise.next_step)

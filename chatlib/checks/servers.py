@@ -2,11 +2,13 @@
 
 import asyncio
 import contextlib
+import traceback
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 from chatlib.checks.core import CheckFailed, NotCheckedHere, on_windows
@@ -16,20 +18,33 @@ from chatlib.checks.programs import (
     RunningProgram,
     startup_problem,
 )
+from chatlib.serving import Handler, close_within, server_url
 
 LISTENING_LINE = r"ws://[^\s]+:\d+"
 
 
 @dataclass
 class ServerUnderTest:
-    """A server program running on 127.0.0.1 with a free port, and the URL to reach it."""
+    """A server on 127.0.0.1 with a free port, and the URL to reach it.
+
+    It is a program in a process of its own (``program``), or a handler function served in
+    this event loop, as a notebook cell does (``program`` is then ``None``, and exceptions
+    the handler raised are kept in ``handler_errors``).
+    """
 
     url: str
-    program: RunningProgram
+    program: RunningProgram | None
+    handler_errors: list[BaseException] = field(default_factory=list)
 
     def diagnosis(self) -> str:
         """What the server itself reported, to add to a failure message."""
-        return self.program.diagnosis("server")
+        if self.program is not None:
+            return self.program.diagnosis("server")
+        if self.handler_errors:
+            error = self.handler_errors[-1]
+            line = traceback.extract_tb(error.__traceback__)[-1].lineno
+            return f"Your handler raised {type(error).__name__}: {error} (line {line} of its cell)."
+        return ""
 
 
 @contextlib.asynccontextmanager
@@ -50,8 +65,34 @@ async def running_server(command: list[str], path: Path | None) -> AsyncIterator
         await program.stop()
 
 
+@contextlib.asynccontextmanager
+async def serving_handler(handler: Handler) -> AsyncIterator[ServerUnderTest]:
+    """Serve a handler function in this event loop on 127.0.0.1, any free port.
+
+    This checks a handler written in a notebook cell. Its exceptions are recorded for the
+    report instead of being logged with a traceback into the learner's notebook.
+    """
+    target = ServerUnderTest("", None)
+
+    async def recording_handler(websocket: ServerConnection) -> None:
+        try:
+            await handler(websocket)
+        except Exception as error:
+            target.handler_errors.append(error)
+            await websocket.close(1011, "handler error")
+
+    server = await serve(recording_handler, "127.0.0.1", 0)
+    target.url = server_url(server, "127.0.0.1")
+    try:
+        yield target
+    finally:
+        await close_within(server, 3)
+
+
 async def stops_cleanly_on_ctrl_c(server: ServerUnderTest) -> None:
     """Ctrl-C closes open connections with 1001, and the server exits 0 without a traceback."""
+    if server.program is None:
+        raise NotCheckedHere("only a program started from a terminal receives Ctrl-C")
     if on_windows():
         raise NotCheckedHere("Ctrl-C cannot be sent to another program on Windows.")
     async with connect(server.url) as client:
