@@ -20,8 +20,10 @@ $(INSTALLED): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --editable '.[dev]'
 	@touch $@
 
+# The virtual environment comes first on PATH, so JupyterLab's terminals run its python.
 lab: $(INSTALLED)
-	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks
+	PATH="$(CURDIR)/$(BIN):$$PATH" VIRTUAL_ENV="$(CURDIR)/$(VENV)" \
+		$(BIN)/jupyter lab --ServerApp.root_dir=notebooks
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
