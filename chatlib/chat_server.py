@@ -14,13 +14,18 @@ minimal answer a learner would hand in is ``solutions/chat_server.py``; the diff
 the two is on purpose.
 """
 
+import asyncio
 import logging
 import re
+import time
 import unicodedata
+from collections import deque
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
 
 from websockets.asyncio.server import ServerConnection, broadcast
-from websockets.exceptions import ConnectionClosedError
+from websockets.exceptions import ConnectionClosed, ConnectionClosedError
 
 from chatlib.serving import serve_until_stopped
 
@@ -33,6 +38,68 @@ NAME_PATTERN = re.compile(r"[\w-]+")
 
 BINARY_NOTICE = "This chat carries text only: binary messages are not relayed."
 EMPTY_NOTICE = "Empty messages are not sent: type some text first."
+FLOOD_NOTICE = "You are sending too fast: your messages are dropped for a moment."
+
+
+# --- The limits that protect the room ---------------------------------------------------------
+
+
+def option(default: float, description: str) -> Any:
+    """A limit with its default and the help text of its command-line option."""
+    return field(default=default, metadata={"help": description})
+
+
+@dataclass(frozen=True)
+class ChatLimits:
+    """Every protection of the chat server, with its default.
+
+    Each field is also an option of ``python -m chatlib chat-server`` (``max_line`` becomes
+    ``--max-line``), so an instructor can loosen or tighten them for a class.
+    """
+
+    max_buffer: int = option(1024 * 1024, "bytes waiting for one client before it is dropped")
+    max_frame: int = option(64 * 1024, "largest message in bytes; bigger ones close with 1009")
+    max_line: int = option(2000, "longest chat message in characters")
+    flood_messages: int = option(20, "messages a client may send per --flood-window")
+    flood_window: float = option(2.0, "seconds over which --flood-messages is counted")
+    flood_strikes: int = option(3, "floods after which a client is disconnected")
+    handshake_timeout: float = option(10.0, "seconds a new connection has to open the WebSocket")
+    name_timeout: float = option(60.0, "seconds a new client has to choose a name")
+    ping_interval: float = option(20.0, "seconds between keepalive pings")
+    ping_timeout: float = option(20.0, "seconds to answer a ping before counting as gone")
+
+
+class FloodGuard:
+    """Counts one member's messages and says which ones the room should drop.
+
+    At most ``limit`` messages are accepted in any ``window`` seconds. The first message
+    dropped in a burst counts as a strike and earns the sender a notice; the strike that
+    reaches ``strikes`` means the sender is disconnected.
+    """
+
+    ACCEPT, DROP, WARN, DISCONNECT = "accept", "drop", "warn", "disconnect"
+
+    def __init__(self, limit: int, window: float, strikes: int, clock=time.monotonic) -> None:
+        self.limit, self.window, self.strikes_allowed = limit, window, strikes
+        self.clock = clock
+        self.recent: deque[float] = deque()
+        self.strikes = 0
+        self.in_burst = False
+
+    def verdict(self) -> str:
+        """Record one incoming message and decide what becomes of it."""
+        now = self.clock()
+        while self.recent and self.recent[0] <= now - self.window:
+            self.recent.popleft()
+        if len(self.recent) < self.limit:
+            self.recent.append(now)
+            self.in_burst = False
+            return self.ACCEPT
+        if self.in_burst:
+            return self.DROP
+        self.in_burst = True
+        self.strikes += 1
+        return self.DISCONNECT if self.strikes >= self.strikes_allowed else self.WARN
 
 
 # --- The lines the server writes --------------------------------------------------------------
@@ -78,6 +145,11 @@ def name_problem(name: str, names_in_use: Iterable[str]) -> str | None:
     return None
 
 
+def too_long_notice(text: str, limit: int) -> str:
+    """The notice for a message over ``limit`` characters."""
+    return f"Your message has {len(text):,} characters; the limit is {limit:,}. It was not sent."
+
+
 def message_lines(text: str) -> list[str]:
     """Split a chat message into the lines to relay, each safe to show on one line.
 
@@ -96,51 +168,130 @@ def message_lines(text: str) -> list[str]:
 # --- The room ---------------------------------------------------------------------------------
 
 
+@dataclass(eq=False)
+class Member:
+    """A client that has chosen its name, with what the room keeps about it."""
+
+    name: str
+    websocket: ServerConnection
+    flood_guard: FloodGuard
+
+
 class ChatRoom:
     """The named members of the chat, and what happens when they join, talk and leave."""
 
-    def __init__(self) -> None:
+    def __init__(self, limits: ChatLimits | None = None) -> None:
+        self.limits = limits if limits is not None else ChatLimits()
         # Only clients that have chosen a valid name are members; a client still choosing
         # its name receives nothing from the room.
-        self.members: dict[str, ServerConnection] = {}
+        self.members: dict[str, Member] = {}
+        # Why the room itself cut a connection ("too slow", "flooding"), for the log.
+        self.eviction_reasons: dict[ServerConnection, str] = {}
 
     def names(self) -> list[str]:
         """The members' names, in the order they joined."""
         return list(self.members)
 
-    def join(self, name: str, websocket: ServerConnection) -> None:
+    def join(self, name: str, websocket: ServerConnection) -> Member:
         """Add a member, welcome it, and tell everyone else it arrived."""
-        others = self.names()
-        recipients = list(self.members.values())
-        self.members[name] = websocket
+        others = list(self.members.values())
+        limits = self.limits
+        member = Member(
+            name,
+            websocket,
+            FloodGuard(limits.flood_messages, limits.flood_window, limits.flood_strikes),
+        )
+        self.members[name] = member
         log.info("%s joined the chat (%d in the room).", name, len(self.members))
-        self.tell(websocket, welcome_text(name, others))
-        self.deliver(recipients, server_line(f"{name} has joined the chat."))
+        self.tell(websocket, welcome_text(name, [other.name for other in others]))
+        self.deliver(others, server_line(f"{name} has joined the chat."))
+        return member
 
-    def relay(self, sender: str, text: str) -> None:
+    def receive(self, member: Member, message: str | bytes) -> None:
+        """Handle one message from a member: relay it, or tell the sender why not."""
+        verdict = member.flood_guard.verdict()
+        if verdict == FloodGuard.DISCONNECT:
+            self.evict(member.websocket, "flooding")
+        elif verdict == FloodGuard.WARN:
+            self.tell(member.websocket, FLOOD_NOTICE)
+        elif verdict == FloodGuard.DROP:
+            pass
+        elif isinstance(message, bytes):
+            self.tell(member.websocket, BINARY_NOTICE)
+        elif len(message) > self.limits.max_line:
+            self.tell(member.websocket, too_long_notice(message, self.limits.max_line))
+        elif not message_lines(message):
+            self.tell(member.websocket, EMPTY_NOTICE)
+        else:
+            self.relay(member, message)
+
+    def relay(self, sender: Member, text: str) -> None:
         """Send a member's message to every *other* member, one line at a time."""
-        recipients = [ws for name, ws in self.members.items() if name != sender]
+        recipients = [member for member in self.members.values() if member is not sender]
         for line in message_lines(text):
-            self.deliver(recipients, chat_line(sender, line))
+            self.deliver(recipients, chat_line(sender.name, line))
 
-    def leave(self, name: str) -> None:
+    def leave(self, member: Member, reason: str) -> None:
         """Remove a member and tell the others it has gone."""
-        del self.members[name]
-        log.info("%s left the chat (%d in the room).", name, len(self.members))
-        self.deliver(self.members.values(), server_line(f"{name} has left the chat."))
+        del self.members[member.name]
+        log.info("%s left the chat (%s; %d in the room).", member.name, reason, len(self.members))
+        self.deliver(self.members.values(), server_line(f"{member.name} has left the chat."))
 
     def tell(self, websocket: ServerConnection, text: str) -> None:
         """Send a server notice to one client only."""
-        self.deliver([websocket], server_line(text))
+        self.write([websocket], server_line(text))
 
-    def deliver(self, recipients: Iterable[ServerConnection], line: str) -> None:
-        """Write ``line`` to each recipient: the one place where the room sends anything.
+    def deliver(self, recipients: Iterable[Member], line: str) -> None:
+        """Write ``line`` to each member in ``recipients``."""
+        self.write([member.websocket for member in recipients], line)
+
+    def write(self, connections: list[ServerConnection], line: str) -> None:
+        """The one place where the room sends anything.
 
         ``broadcast()`` encodes the line once, queues it on every open connection and returns
         without waiting, so a member that reads slowly cannot delay the others. It is a plain
         function: ``await broadcast(...)`` would raise ``TypeError``.
+
+        A client that stops reading makes its queue grow forever (the keepalive cannot catch
+        it: its pings wait in the same queue). So after each write, any connection holding
+        more than ``max_buffer`` unsent bytes is cut.
         """
-        broadcast(list(recipients), line)
+        broadcast(connections, line)
+        limit = self.limits.max_buffer
+        for websocket in connections:
+            if websocket.transport.get_write_buffer_size() > limit:
+                self.evict(websocket, "too slow: stopped reading")
+
+    def evict(self, websocket: ServerConnection, reason: str) -> None:
+        """Cut a connection at once; its handler then announces the departure as usual.
+
+        ``abort()`` rather than ``close()``: a closing handshake would wait in the same full
+        queue, or be ignored by a client that floods.
+        """
+        self.eviction_reasons.setdefault(websocket, reason)
+        websocket.transport.abort()
+
+    def departure_reason(self, websocket: ServerConnection) -> str:
+        """Say in a few words why a connection ended, for the log.
+
+        The close frames each side sent (``close_sent``, ``close_rcvd``; ``None`` when the
+        connection dropped without one) tell most of the story.
+        """
+        evicted = self.eviction_reasons.pop(websocket, None)
+        if evicted:
+            return evicted
+        sent, rcvd = websocket.protocol.close_sent, websocket.protocol.close_rcvd
+        if sent is not None and "keepalive" in sent.reason:
+            return "timed out: no answer to ping"
+        if sent is not None and sent.code == 1001 and not websocket.protocol.close_rcvd_then_sent:
+            return "server shutting down"
+        if rcvd is not None and rcvd.code in (1000, 1001):
+            return "closed"
+        if sent is not None and sent.code not in (1000, 1001):
+            return f"closed by the server: {sent}"
+        if rcvd is None:
+            return "connection reset"
+        return f"closed with {rcvd}"
 
 
 # --- The connection handler -------------------------------------------------------------------
@@ -155,23 +306,36 @@ class ChatServer:
     async def handler(self, websocket: ServerConnection) -> None:
         """Serve one client from its first message to its departure.
 
-        websockets runs this coroutine once per connection. The ``try/finally`` announces the
-        departure however the connection ends: a clean close, a dropped network, or the
-        server shutting down. An abrupt disconnect raises ``ConnectionClosedError`` out of
-        the ``async for``; it is an ordinary way to leave a chat, not an error to log.
+        websockets runs this coroutine once per connection. The ``finally`` clause announces
+        the departure however the connection ends: a clean close, a dropped network, the
+        room cutting a client that is too slow, or the server shutting down. An abrupt
+        disconnect raises ``ConnectionClosedError``; it is an ordinary way to leave a chat,
+        not an error to log with a traceback.
         """
+        name = await self.receive_name_in_time(websocket)
+        if name is None:
+            return  # Left (or was closed) before choosing a name: nobody knew it was here.
+        member = self.room.join(name, websocket)
         try:
-            name = await self.receive_name(websocket)
-            if name is None:
-                return  # Left before choosing a name: nobody knew it was here.
-            self.room.join(name, websocket)
-            try:
-                async for message in websocket:
-                    self.handle_message(name, websocket, message)
-            finally:
-                self.room.leave(name)
+            async for message in websocket:
+                self.room.receive(member, message)
         except ConnectionClosedError:
-            pass
+            pass  # Dropped, reset, or cut by the room: departure_reason() tells which.
+        finally:
+            self.room.leave(member, self.room.departure_reason(websocket))
+
+    async def receive_name_in_time(self, websocket: ServerConnection) -> str | None:
+        """Wait for a valid name, at most ``name_timeout`` seconds; ``None`` if none came."""
+        timeout = self.room.limits.name_timeout
+        try:
+            async with asyncio.timeout(timeout):
+                return await self.receive_name(websocket)
+        except TimeoutError:
+            log.info("A client sent no valid name within %g s; closing it.", timeout)
+            await websocket.close(1008, "no name chosen in time")
+        except ConnectionClosed:
+            self.room.eviction_reasons.pop(websocket, None)
+        return None
 
     async def receive_name(self, websocket: ServerConnection) -> str | None:
         """Wait for a valid name, explaining each refusal; ``None`` if the client leaves."""
@@ -190,20 +354,24 @@ class ChatServer:
             self.room.tell(websocket, problem)
         return None
 
-    def handle_message(self, name: str, websocket: ServerConnection, message: str | bytes) -> None:
-        """Relay a member's text message, or tell the sender why it was not relayed."""
-        if isinstance(message, bytes):
-            self.room.tell(websocket, BINARY_NOTICE)
-        elif not message_lines(message):
-            self.room.tell(websocket, EMPTY_NOTICE)
-        else:
-            self.room.relay(name, message)
+
+def serve_options(limits: ChatLimits) -> dict[str, Any]:
+    """The options of ``serve()`` that enforce the limits at the protocol level."""
+    return {
+        # Chat lines are short, so compression saves little bandwidth, while it costs about
+        # 50 KiB of memory per connection (see DESIGN: ~64 KiB with it, ~14 KiB without).
+        "compression": None,
+        "max_size": limits.max_frame,
+        "open_timeout": limits.handshake_timeout,
+        "ping_interval": limits.ping_interval,
+        "ping_timeout": limits.ping_timeout,
+    }
 
 
-async def main(host: str, port: int) -> None:
+async def main(host: str, port: int, limits: ChatLimits | None = None) -> None:
     """Run a chat server on ``host:port`` until Ctrl-C or SIGTERM."""
-    # Chat lines are short, so compression saves little bandwidth, while it costs about
-    # 50 KiB of memory per connection (see DESIGN: ~64 KiB with it, ~14 KiB without).
+    limits = limits if limits is not None else ChatLimits()
+    server = ChatServer(ChatRoom(limits))
     await serve_until_stopped(
-        ChatServer().handler, host, port, title="Chat server", compression=None
+        server.handler, host, port, title="Chat server", **serve_options(limits)
     )

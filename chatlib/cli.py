@@ -9,19 +9,20 @@ import argparse
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
+from dataclasses import fields
 from typing import Any
 
 from chatlib import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_URL
-from chatlib.serving import run_until_interrupted, serve_until_stopped
+from chatlib.serving import one_line_errors, run_until_interrupted, serve_until_stopped
 
-ServerMain = Callable[[str, int], Coroutine[Any, Any, None]]
+ServerMain = Callable[[argparse.Namespace], Coroutine[Any, Any, None]]
 
 
 def serve_handler(handler_factory: Callable[[], Any], title: str) -> ServerMain:
-    """Make a ``main(host, port)`` that serves the handler ``handler_factory()`` returns."""
+    """Make a ``main(args)`` that serves the handler ``handler_factory()`` returns."""
 
-    async def main(host: str, port: int) -> None:
-        await serve_until_stopped(handler_factory(), host, port, title=title)
+    async def main(args: argparse.Namespace) -> None:
+        await serve_until_stopped(handler_factory(), args.host, args.port, title=title)
 
     return main
 
@@ -45,9 +46,13 @@ def broadcast_server_main() -> ServerMain:
 
 
 def chat_server_main() -> ServerMain:
-    from chatlib.chat_server import main
+    from chatlib.chat_server import ChatLimits, main
 
-    return main
+    async def run(args: argparse.Namespace) -> None:
+        limits = ChatLimits(**{f.name: getattr(args, f.name) for f in fields(ChatLimits)})
+        await main(args.host, args.port, limits)
+
+    return run
 
 
 SERVERS: dict[str, tuple[str, Callable[[], ServerMain]]] = {
@@ -61,7 +66,22 @@ SERVERS: dict[str, tuple[str, Callable[[], ServerMain]]] = {
 def run_server(args: argparse.Namespace) -> int:
     """Start the server named on the command line and serve until Ctrl-C or SIGTERM."""
     server_main = SERVERS[args.program][1]()
-    return run_until_interrupted(server_main(args.host, args.port))
+    return run_until_interrupted(server_main(args))
+
+
+def add_chat_limits(parser: argparse.ArgumentParser) -> None:
+    """One option per field of ChatLimits: ``max_line`` becomes ``--max-line``."""
+    from chatlib.chat_server import ChatLimits
+
+    limits = parser.add_argument_group("limits that protect the room")
+    for limit in fields(ChatLimits):
+        limits.add_argument(
+            "--" + limit.name.replace("_", "-"),
+            type=type(limit.default),
+            default=limit.default,
+            metavar="N",
+            help=f"{limit.metadata['help']} (default: {limit.default})",
+        )
 
 
 def run_echo_client(args: argparse.Namespace) -> int:
@@ -117,6 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
             choices=["DEBUG", "INFO", "WARNING", "ERROR"],
             help="how much to log on standard error (default: INFO)",
         )
+        if name == "chat-server":
+            add_chat_limits(server)
         server.set_defaults(run=run_server)
 
     echo_client = programs.add_parser(
@@ -160,6 +182,9 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(message)s",
         datefmt="%H:%M:%S",
     )
-    # websockets logs every connection at INFO; our own log lines say what matters.
-    logging.getLogger("websockets").setLevel(max(logging.WARNING, logging.getLogger().level))
+    # websockets logs every connection at INFO; our own log lines say what matters. Its
+    # errors (a client that sent garbage instead of a handshake) become one line each.
+    library_log = logging.getLogger("websockets")
+    library_log.setLevel(max(logging.WARNING, logging.getLogger().level))
+    library_log.addFilter(one_line_errors)
     return args.run(args)

@@ -11,6 +11,7 @@ so they all behave the same way on the command line:
 
 import asyncio
 import contextlib
+import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable
@@ -22,6 +23,33 @@ Handler = Callable[[ServerConnection], Awaitable[None]]
 
 # Seconds a client has to answer the closing handshake when the server stops.
 CLOSE_TIMEOUT = 2
+
+log = logging.getLogger(__name__)
+
+
+class LoggedConnection(ServerConnection):
+    """A server connection that logs, in one line, why an opening handshake failed.
+
+    websockets 17 drops such connections silently: a client that sends garbage instead of
+    an HTTP request, or opens a TCP connection and never speaks, leaves no trace. A server
+    operator wants one line for each, and no traceback.
+    """
+
+    async def handshake(self, *args: Any, **kwargs: Any) -> None:
+        try:
+            await super().handshake(*args, **kwargs)
+        except asyncio.CancelledError:
+            log.info("%s never completed the opening handshake; dropped.", self.peer())
+            raise
+        failure = self.protocol.handshake_exc
+        if failure is not None:
+            cause = f" ({failure.__cause__})" if failure.__cause__ else ""
+            log.info("%s failed the opening handshake: %s%s.", self.peer(), failure, cause)
+
+    def peer(self) -> str:
+        """The client's address as host:port, for the log."""
+        address = self.remote_address
+        return f"{address[0]}:{address[1]}" if address else "A client"
 
 
 def server_url(server: Server, host: str) -> str:
@@ -67,18 +95,19 @@ async def serve_until_stopped(
 ) -> None:
     """Serve ``handler`` on ``host:port`` until a stop is requested, then close cleanly."""
     serve_options.setdefault("close_timeout", CLOSE_TIMEOUT)
+    serve_options.setdefault("create_connection", LoggedConnection)
     server = await serve(handler, host, port, **serve_options)
     try:
         print(f"{title} listening on {server_url(server, host)} (Ctrl-C to stop)", flush=True)
         await wait_for_stop_request()
         print("Stopping: closing every connection with code 1001 (going away).", flush=True)
     finally:
-        await close_within(server, serve_options["close_timeout"] + 1)
+        await close_within(server, serve_options["close_timeout"])
     print("Server stopped.", flush=True)
 
 
 async def close_within(server: Server, deadline: float) -> None:
-    """Close ``server`` and all its connections, and return within about ``deadline`` seconds.
+    """Close ``server`` and all its connections; return within about ``deadline`` + 1 seconds.
 
     ``server.close()`` sends every client a close frame (code 1001) and waits for its answer.
     A client that stopped reading never answers, and its connection would hold the shutdown
@@ -94,6 +123,26 @@ async def close_within(server: Server, deadline: float) -> None:
             connection.transport.abort()
         async with asyncio.timeout(1):
             await server.wait_closed()
+
+
+def one_line_errors(record: logging.LogRecord) -> bool:
+    """A logging filter that folds a record's traceback into one line of text.
+
+    A server log is read by people: "opening handshake failed (InvalidMessage: did not
+    receive a valid HTTP request)" says all that matters about a client that sent garbage,
+    where a 30-line traceback would bury the lines around it.
+    """
+    if record.exc_info and record.exc_info[1] is not None:
+        error = record.exc_info[1]
+        cause = error.__cause__ or error.__context__
+        detail = f"{type(error).__name__}: {error}"
+        if cause is not None:
+            detail += f"; caused by {type(cause).__name__}: {cause}"
+        record.msg = f"{record.getMessage()} ({detail})"
+        record.args = None
+        record.exc_info = None
+        record.exc_text = None
+    return True
 
 
 def run_until_interrupted(main: Awaitable[None]) -> int:
