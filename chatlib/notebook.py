@@ -21,17 +21,15 @@ import re
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 
 from chatlib.checks.participants import Participant
-from chatlib.checks.programs import RunningProgram
+from chatlib.checks.programs import REPOSITORY, RunningProgram
 from chatlib.checks.report import report_on_exercise, report_on_handler
 from chatlib.serving import close_within, server_url
 
-REPOSITORY = Path(__file__).resolve().parent.parent
 LISTENING_LINE = r"ws://[^\s]+:\d+"
 
 # What this kernel started, by port, so that a re-run cell can stop the previous one.
@@ -101,7 +99,7 @@ async def start_server(
 class BackgroundProgram:
     """A program running as a subprocess, started from a cell: a server or a chat client."""
 
-    command: list[str]
+    args: tuple[str, ...]  # As the cell gave them, e.g. ("solutions/chat_server.py",).
     program: RunningProgram
     url: str | None = None
     port: int | None = None
@@ -133,7 +131,7 @@ class BackgroundProgram:
             "running" if self.program.exit_code is None else f"exited ({self.program.exit_code})"
         )
         where = f" on {self.url}" if self.url else ""
-        return f"<{' '.join(self.command[1:])}{where}: {state}>"
+        return f"<{' '.join(self.args)}{where}: {state}>"
 
 
 async def start_program(*args: str, port: int | None = None) -> BackgroundProgram:
@@ -149,7 +147,7 @@ async def start_program(*args: str, port: int | None = None) -> BackgroundProgra
         await stop_port(port)
         command += ["--host", "localhost", "--port", str(port)]
     running = await RunningProgram.start(command, cwd=REPOSITORY)
-    handle = BackgroundProgram(command, running)
+    handle = BackgroundProgram(args, running)
     if port is not None:
         found = await running.stdout.wait_for(LISTENING_LINE, 10)
         if found is None:

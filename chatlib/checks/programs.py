@@ -18,6 +18,9 @@ from chatlib.checks.core import ProgramProblem, on_windows
 STARTUP_LIMIT = 10.0
 EXIT_LIMIT = 5.0
 
+# The folder that holds chatlib, exercises/ and solutions/.
+REPOSITORY = Path(__file__).resolve().parents[2]
+
 TRACEBACK_FRAME = re.compile(
     r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+)(?:, in (?P<func>.+))?'
 )
@@ -186,11 +189,13 @@ def same_file(name: str, path: Path) -> bool:
 
 
 def display_path(path: Path) -> str:
-    """``path`` relative to the current folder when it lies inside it, as a learner types it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd()))
-    except ValueError:
-        return str(path)
+    """``path`` as a learner would type it: relative to the current folder when inside it,
+    else relative to the repository (``exercises/chat_server.py`` from the notebooks folder)."""
+    resolved = path.resolve()
+    for base in (Path.cwd(), REPOSITORY):
+        if resolved.is_relative_to(base):
+            return str(resolved.relative_to(base))
+    return str(path)
 
 
 def python_problem(path: Path) -> str | None:
