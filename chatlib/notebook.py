@@ -32,8 +32,9 @@ from chatlib.serving import close_within, server_url
 
 LISTENING_LINE = r"ws://[^\s]+:\d+"
 
-# What this kernel started, by port, so that a re-run cell can stop the previous one.
-_started: dict[int, "BackgroundServer | BackgroundProgram"] = {}
+# What this kernel started, so that a re-run cell can stop the previous one: servers by port,
+# other programs (chat clients) by their command line.
+_started: dict[int | tuple[str, ...], "BackgroundServer | BackgroundProgram"] = {}
 
 
 class PortInUse(OSError):
@@ -121,8 +122,7 @@ class BackgroundProgram:
 
     async def stop(self) -> int | None:
         """Stop the program as Ctrl-C would; return its exit status."""
-        if self.port is not None:
-            _started.pop(self.port, None)
+        _started.pop(self.port if self.port is not None else self.args, None)
         await self.program.stop()
         return self.program.exit_code
 
@@ -139,12 +139,13 @@ async def start_program(*args: str, port: int | None = None) -> BackgroundProgra
 
     ``args`` is a file and its options, or ``"-m", "chatlib", ...``. Paths are relative to
     the repository, so ``start_program("solutions/chat_server.py", port=8765)`` works from the
-    notebooks folder. A server program gets ``--port`` and ``--host localhost``, and whatever
-    this kernel started on that port before is stopped first.
+    notebooks folder. A server program gets ``--port`` and ``--host localhost``. Whatever
+    this kernel started before on that port (or, for a client, with the same arguments) is
+    stopped first, so the cell can be re-run.
     """
+    await stop_port(port if port is not None else args)
     command = [sys.executable, *(resolve(arg) for arg in args)]
     if port is not None:
-        await stop_port(port)
         command += ["--host", "localhost", "--port", str(port)]
     running = await RunningProgram.start(command, cwd=REPOSITORY)
     handle = BackgroundProgram(args, running)
@@ -155,8 +156,8 @@ async def start_program(*args: str, port: int | None = None) -> BackgroundProgra
             raise RuntimeError(f"{' '.join(args)} did not start:\n{running.stderr.text()}")
         handle.url = found.group(0)
         handle.port = int(handle.url.rsplit(":", 1)[1])
-        _started[handle.port] = handle
         print(f"Started {' '.join(args)}: listening on {handle.url}")
+    _started[handle.port if handle.port is not None else args] = handle
     return handle
 
 
@@ -166,9 +167,9 @@ def resolve(arg: str) -> str:
     return str(candidate) if arg.endswith(".py") and candidate.is_file() else arg
 
 
-async def stop_port(port: int) -> None:
-    """Stop whatever this kernel started on ``port`` (nothing happens if nothing was)."""
-    previous = _started.pop(port, None)
+async def stop_port(key: int | tuple[str, ...]) -> None:
+    """Stop what this kernel started on port ``key`` (or with arguments ``key``), if anything."""
+    previous = _started.pop(key, None)
     if previous is not None:
         await previous.stop()
 
@@ -228,6 +229,9 @@ class Transcript:
             parts.append(f"{person} saw:\n" + "\n".join(f"  {line}" for line in lines))
         return "\n\n".join(parts)
 
+    def __repr__(self) -> str:
+        return str(self)
+
     def _repr_html_(self) -> str:
         header = "".join(f"<th>{html.escape(person)}</th>" for person in self.people)
         body = []
@@ -250,48 +254,73 @@ async def play_conversation(url: str, script: str) -> Transcript:
     what that step should make them receive, then notes who saw what.
     """
     steps = [Step.parse(line) for line in script.strip().splitlines() if line.strip()]
-    people = list(dict.fromkeys(step.person for step in steps))
-    transcript = Transcript(people)
-    present: dict[str, Participant] = {}
-    counts = dict.fromkeys(people, 0)
+    transcript = Transcript(list(dict.fromkeys(step.person for step in steps)))
+    conversation = Conversation(url)
     try:
         for step in steps:
-            await perform(step, url, present)
-            seen = {}
-            for person, participant in present.items():
-                seen[person] = participant.received[counts[person] :]
-                counts[person] = len(participant.received)
-            transcript.rows.append((step, seen))
+            transcript.rows.append((step, await conversation.perform(step)))
     finally:
-        for participant in present.values():
-            await participant.close()
+        await conversation.close()
     return transcript
 
 
-async def perform(step: Step, url: str, present: dict[str, Participant]) -> None:
-    """Carry out one step and wait until its effect has reached the others."""
-    others = {name: p for name, p in present.items() if name != step.person}
-    already_seen = {name: len(p.received) for name, p in others.items()}
-    if step.action == "joins":
-        present[step.person] = await Participant.join(url, step.person)
-        expected = step.person  # A server may announce the newcomer.
-    elif step.action == "says":
-        await present[step.person].say(step.text)
-        expected = step.text
-    else:
-        leaving = present.pop(step.person)
-        if step.action == "leaves":
-            await leaving.leave()
+class Conversation:
+    """The participants of a scripted conversation, and what each has seen so far."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.present: dict[str, Participant] = {}
+        self.seen_count: dict[str, int] = {}
+        # Servers need not announce arrivals (the minimal solution does not): once an
+        # arrival goes unannounced, later joins do not wait for an announcement.
+        self.arrivals_announced = True
+
+    async def perform(self, step: Step) -> dict[str, list[str]]:
+        """Carry out one step, wait for its effect to reach the others, return who saw what."""
+        others = {name: p for name, p in self.present.items() if name != step.person}
+        start = {name: len(p.received) for name, p in others.items()}
+        if step.action == "joins":
+            self.present[step.person] = await Participant.join(self.url, step.person)
+            if others and self.arrivals_announced:
+                arrived = await self.wait_for_others(others, start, step.person)
+                self.arrivals_announced = arrived
+        elif step.action == "says":
+            await self.present[step.person].say(step.text)
+            await self.wait_for_others(others, start, step.text)
         else:
-            leaving.vanish()
-        await leaving.close()
-        expected = step.person  # The departure notice names who left.
-    await asyncio.gather(
-        *(
-            participant.wait_until(lambda line: expected in line, start=already_seen[name])
-            for name, participant in others.items()
+            leaving = self.present.pop(step.person)
+            if step.action == "leaves":
+                await leaving.leave()
+            else:
+                leaving.vanish()
+            await leaving.close()
+            await self.wait_for_others(others, start, step.person)  # "... has left"
+        return self.new_lines()
+
+    async def wait_for_others(
+        self, others: dict[str, Participant], start: dict[str, int], text: str
+    ) -> bool:
+        """Wait until each of ``others`` has a new line containing ``text``; True if all did."""
+        found = await asyncio.gather(
+            *(
+                participant.wait_until(lambda line: text in line, start=start[name])
+                for name, participant in others.items()
+            )
         )
-    )
+        return all(index is not None for index in found)
+
+    def new_lines(self) -> dict[str, list[str]]:
+        """The lines each present participant received since the last call."""
+        seen = {}
+        for name, participant in self.present.items():
+            seen[name] = participant.received[self.seen_count.get(name, 0) :]
+            self.seen_count[name] = len(participant.received)
+        return seen
+
+    async def close(self) -> None:
+        """Close every connection still open."""
+        for participant in self.present.values():
+            await participant.close()
 
 
 # --- Checking exercises and reading the reference, from a cell --------------------------------
