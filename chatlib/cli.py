@@ -111,10 +111,40 @@ def run_client(client: Coroutine[Any, Any, int]) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    """Check an exercise and print one line per requirement."""
-    from chatlib.checks.report import check_exercise
+    """Check an exercise and print one line per requirement (or JSON, or watch the file)."""
+    if args.watch:
+        from chatlib.tooling.watch import watch_from_command_line
 
-    return check_exercise(args.exercise, path=args.path, include_extras=args.extras)
+        return watch_from_command_line(args.exercise, args.folder, args.hint)
+    from chatlib.checks.report import check_as_json, check_exercise
+
+    report = check_as_json if args.json else check_exercise
+    return report(args.exercise, args.path, args.extras, args.folder)
+
+
+def run_progress(args: argparse.Namespace) -> int:
+    """Print one line per exercise and what to do next."""
+    from chatlib.tooling.progress import show_progress
+
+    return show_progress(args.folder)
+
+
+def run_reset(args: argparse.Namespace) -> int:
+    """Put an exercise's original starter back, keeping the learner's version."""
+    from chatlib.tooling.reset import reset_exercise
+
+    try:
+        return reset_exercise(args.exercise, args.folder, yes=args.yes)
+    except KeyboardInterrupt:
+        print("\nNothing changed.")
+        return 1
+
+
+def run_grade(args: argparse.Namespace) -> int:
+    """Check every learner's files in a folder and write grades.csv and grades.html."""
+    from chatlib.tooling.gradebook import grade_from_command_line
+
+    return grade_from_command_line(args.folder, args.out, args.time_limit, args.jobs)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -153,29 +183,119 @@ def build_parser() -> argparse.ArgumentParser:
     chat_client.add_argument("--name", help="your name in the chat (asked for when omitted)")
     chat_client.set_defaults(run=run_chat_client)
 
+    add_learner_tools(programs)
+    add_grade(programs)
+    return parser
+
+
+EXERCISE_NAMES = ["uppercase_server", "chat_server", "chat_client"]  # In the course's order.
+FOLDER_HELP = "the exercises folder (default: exercises/ in this folder, else the course's)"
+
+
+def add_learner_tools(programs: Any) -> None:
+    """The learner's commands: check (once, or on every save), progress, reset."""
     check = programs.add_parser(
-        "check", help="Check an exercise: one line per requirement, with hints."
+        "check",
+        help="Check an exercise: one line per requirement, with hints.",
+        description="Check an exercise: one line per requirement; under each unmet one,"
+        " what happened and a hint. With --watch, check again at every save.",
     )
     check.add_argument(
         "exercise",
-        choices=["uppercase_server", "chat_server", "chat_client"],
-        help="which exercise to check",
+        nargs="?",
+        choices=EXERCISE_NAMES,
+        help="which exercise to check (with --watch: where to start; default: the first"
+        " exercise not done)",
     )
     check.add_argument(
         "--path", help="the file to check (default: exercises/EXERCISE.py in this folder)"
     )
+    check.add_argument("--folder", metavar="DIR", help=FOLDER_HELP)
     check.add_argument(
         "--extras",
         action="store_true",
         help="also check the reference's extra rules (names, spoofing, binary frames)",
     )
-    check.set_defaults(run=run_check)
-    return parser
+    check.add_argument(
+        "--watch",
+        action="store_true",
+        help="check again every time the file is saved, then go on to the next exercise;"
+        " Ctrl-C stops",
+    )
+    check.add_argument(
+        "--hint",
+        action="store_true",
+        help="show the hint of every unmet requirement (with --watch: not only the first)",
+    )
+    check.add_argument(
+        "--json", action="store_true", help="print the result as one JSON object, for scripts"
+    )
+    check.set_defaults(run=run_check, validate=lambda args: validate_check(check, args))
+
+    progress = programs.add_parser(
+        "progress",
+        help="Show how far you are: one line per exercise, and what to do next.",
+    )
+    progress.add_argument("--folder", metavar="DIR", help=FOLDER_HELP)
+    progress.set_defaults(run=run_progress)
+
+    reset = programs.add_parser(
+        "reset",
+        help="Put an exercise's original starter back (your version is kept as a backup).",
+    )
+    reset.add_argument("exercise", choices=EXERCISE_NAMES, help="which exercise to reset")
+    reset.add_argument("--folder", metavar="DIR", help=FOLDER_HELP)
+    reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    reset.set_defaults(run=run_reset)
+
+
+def validate_check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse the combinations of check's options that make no sense."""
+    if args.watch and (args.path or args.json or args.extras):
+        parser.error(
+            "--watch works on the exercises folder with the assignment's requirements:"
+            " use --folder DIR instead of --path, and no --json or --extras"
+        )
+    if not args.watch and args.exercise is None:
+        parser.error("which exercise? uppercase_server, chat_server or chat_client")
+
+
+def add_grade(programs: Any) -> None:
+    """The instructor's command."""
+    from chatlib.tooling.grading import TIME_LIMIT
+
+    grade = programs.add_parser(
+        "grade",
+        help="For instructors: check every learner's files and write a table of results.",
+        description="Check every learner's files in FOLDER (one sub-folder per learner, with"
+        " any of uppercase_server.py, chat_server.py, chat_client.py), several at once, and"
+        " write grades.csv and grades.html.",
+    )
+    grade.add_argument("folder", metavar="FOLDER", help="one sub-folder per learner inside")
+    grade.add_argument(
+        "--out", metavar="DIR", help="where to write grades.csv and grades.html (default: FOLDER)"
+    )
+    grade.add_argument(
+        "--time-limit",
+        type=float,
+        default=TIME_LIMIT,
+        metavar="SECONDS",
+        help=f"the longest the checks of one file may take (default: {TIME_LIMIT:g})",
+    )
+    grade.add_argument(
+        "--jobs",
+        type=int,
+        metavar="N",
+        help="how many files to check at once (default: the number of processors)",
+    )
+    grade.set_defaults(run=run_grade)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line, run the chosen program, and return its exit status."""
     args = build_parser().parse_args(argv)
+    if hasattr(args, "validate"):
+        args.validate(args)
     # Only servers log; the clients and the checker speak to the user with print().
     logging.basicConfig(
         level=getattr(args, "log_level", "WARNING"),
@@ -183,8 +303,10 @@ def main(argv: list[str] | None = None) -> int:
         datefmt="%H:%M:%S",
     )
     # websockets logs every connection at INFO; our own log lines say what matters. Its
-    # errors (a client that sent garbage instead of a handshake) become one line each.
-    library_log = logging.getLogger("websockets")
-    library_log.setLevel(max(logging.WARNING, logging.getLogger().level))
-    library_log.addFilter(one_line_errors)
+    # errors (a client that sent garbage instead of a handshake) become one line each. A
+    # logger's filters only see records logged on that very logger, and websockets logs on
+    # "websockets.server" and "websockets.client", so the filter goes on those two.
+    logging.getLogger("websockets").setLevel(max(logging.WARNING, logging.getLogger().level))
+    for library_log in ("websockets.server", "websockets.client"):
+        logging.getLogger(library_log).addFilter(one_line_errors)
     return args.run(args)

@@ -117,7 +117,9 @@ class BackgroundProgram:
     def new_output(self) -> str:
         """What the program printed since the last call (its standard output)."""
         lines = self.program.stdout.lines[self._lines_read :]
-        self._lines_read += len(lines)
+        # Counted from the output's own length: a very talkative program's oldest lines are
+        # no longer kept, so fewer lines may come back than were written.
+        self._lines_read = len(self.program.stdout.lines)
         return "\n".join(lines)
 
     async def stop(self) -> int | None:

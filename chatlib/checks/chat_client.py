@@ -43,7 +43,8 @@ async def sends_the_name_first(client: ClientUnderTest) -> None:
 
 @CHAT_CLIENT.requirement(
     "Each line you type is sent as a message",
-    hint="Loop: wait for the next typed line, then `await websocket.send(line)`.",
+    hint="Sending is a loop of its own: each time the keyboard gives a line, it goes to the"
+    " server as one message.",
 )
 async def sends_each_typed_line(client: ClientUnderTest) -> None:
     await client.sign_in()
@@ -93,8 +94,8 @@ async def shows_messages_while_typing(client: ClientUnderTest) -> None:
 
 @CHAT_CLIENT.requirement(
     "/quit leaves the chat cleanly",
-    hint="When the typed line is /quit, stop the loop instead of sending it, then close the"
-    " connection and return.",
+    hint="/quit is a command for the client, not a message for the room: recognise it before"
+    " sending, and end the conversation the way the end of input does.",
 )
 async def quit_command_leaves_cleanly(client: ClientUnderTest) -> None:
     await client.sign_in()
@@ -152,8 +153,8 @@ async def server_going_away_is_reported(client: ClientUnderTest) -> None:
 
 @CHAT_CLIENT.requirement(
     "With no server to talk to, it prints one clear line and exits with status 1",
-    hint="connect() raises OSError (ConnectionRefusedError) when nothing listens: catch it,"
-    " print the URL and how to start the server, and exit with status 1.",
+    hint="When nothing listens, connect() raises an OSError: turn it into one line that names"
+    " the URL, and an exit status that says the client failed.",
 )
 async def unreachable_server_is_reported(client: ClientUnderTest) -> None:
     url = f"ws://127.0.0.1:{free_port_with_nothing_listening()}"

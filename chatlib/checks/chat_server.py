@@ -21,8 +21,8 @@ def chat_lines(lines: list[str]) -> list[str]:
 
 @CHAT_SERVER.requirement(
     "The first message is the username; it is not relayed as a chat message",
-    hint="Receive one message with `await websocket.recv()` before the `async for` loop and keep"
-    " it as the username; the loop then handles only the chat messages.",
+    hint="The first message is special: read it on its own, before the loop that relays"
+    " messages, and keep it as the client's name.",
 )
 async def first_message_is_the_username(server: ServerUnderTest) -> None:
     async with participants(server.url, "Bob", "Alice") as (bob, alice):
@@ -39,8 +39,8 @@ async def first_message_is_the_username(server: ServerUnderTest) -> None:
 
 @CHAT_SERVER.requirement(
     'Messages reach the other clients as "[name]: text"',
-    hint='Build the line with an f-string, f"[{username}]: {message}", and send it with'
-    " broadcast(connections, line).",
+    hint="Each relayed line is built from two things you have at hand, the sender's name and"
+    " the text, in exactly the shape shown; broadcast() sends one line to many connections.",
 )
 async def messages_are_relayed_with_the_senders_name(server: ServerUnderTest) -> None:
     async with participants(server.url, "Alice", "Bob") as (alice, bob):
@@ -62,8 +62,8 @@ async def every_other_client_receives_the_message(server: ServerUnderTest) -> No
 
 @CHAT_SERVER.requirement(
     "The sender does not get its own message back",
-    hint="Send to every client *except* the one the message came from: filter it out of the"
-    " recipients (compare the connections with `is not`).",
+    hint="The recipients are the room minus the sender: leave the sender's own connection out"
+    " of the collection you send to.",
 )
 async def sender_does_not_receive_own_message(server: ServerUnderTest) -> None:
     async with participants(server.url, "Alice", "Bob") as (alice, bob):
@@ -79,8 +79,8 @@ async def sender_does_not_receive_own_message(server: ServerUnderTest) -> None:
 
 @CHAT_SERVER.requirement(
     "A client that leaves is announced to the others",
-    hint="Use try/finally around the message loop: in `finally`, remove the client and send"
-    ' f"[Server]: {username} has left the chat." to those who remain.',
+    hint="A client's message loop ends when it leaves: that is the moment to tell the clients"
+    " who remain, with a [Server] line naming who left.",
 )
 async def departure_is_announced(server: ServerUnderTest) -> None:
     async with participants(server.url, "Alice", "Bob") as (alice, bob):
@@ -128,7 +128,7 @@ CHAT_SERVER.requirement(
 
 @CHAT_SERVER.requirement(
     "Arrivals are announced to the others",
-    hint='When a name is accepted, send "[Server]: Alice has joined the chat." to the others.',
+    hint="When a name is accepted, tell the others who arrived, the way departures are told.",
     extra=True,
 )
 async def arrivals_are_announced(server: ServerUnderTest) -> None:
@@ -218,7 +218,8 @@ async def try_invalid_name_then_a_valid_one(
 
 @CHAT_SERVER.requirement(
     "Names may use letters of any language",
-    hint=r"Match names with a pattern that accepts Unicode letters, such as [\w-]+ in Python.",
+    hint="Python's string methods and regular expressions know the letters of every alphabet;"
+    " a rule written for a to z only turns away most of the world.",
     extra=True,
 )
 async def names_may_use_any_alphabet(server: ServerUnderTest) -> None:
@@ -231,8 +232,8 @@ async def names_may_use_any_alphabet(server: ServerUnderTest) -> None:
 
 @CHAT_SERVER.requirement(
     "No message can pass for a line from the server or from someone else",
-    hint="A newline inside a message starts a new line on screen. Relay each line of a message"
-    " with the sender's name in front, and remove control characters.",
+    hint="A newline or a control character inside a message can draw a line on screen that"
+    " looks like someone else's. Make sure every line a recipient sees carries the sender's name.",
     extra=True,
 )
 async def messages_cannot_forge_lines(server: ServerUnderTest) -> None:

@@ -5,12 +5,16 @@ error, a crash or an endless loop in the learner's code is reported, never inher
 """
 
 import asyncio
+import codecs
 import contextlib
 import os
 import re
 import signal
 import sys
+from collections import deque
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import overload
 
 from chatlib.checks.core import ProgramProblem, on_windows
 
@@ -26,32 +30,99 @@ TRACEBACK_FRAME = re.compile(
 )
 
 
+# How much of a program's output the checker keeps: the latest lines only. Every check looks at
+# what a program printed recently (after it started, after a message arrived), and a program
+# that prints in an endless loop must not fill the checker's memory.
+KEPT_LINES = 1_000
+KEPT_CHARACTERS = 256 * 1024
+# A "line" that never ends is cut into pieces of this length, for the same reason.
+LONGEST_LINE = 16 * 1024
+
+
+class RecentLines(Sequence[str]):
+    """The lines a program wrote, numbered from its first, of which only the latest are kept.
+
+    Indexes and ``len()`` count every line ever written, so a check that noted where the
+    output stood can ask for what came after it even once older lines have been dropped.
+    Dropped lines are simply absent from slices and iteration.
+    """
+
+    def __init__(self) -> None:
+        self._kept: deque[str] = deque()
+        self._kept_characters = 0
+        self.dropped = 0  # How many of the oldest lines were let go.
+
+    def append(self, line: str) -> None:
+        """Add one line, dropping the oldest ones beyond the limits."""
+        self._kept.append(line)
+        self._kept_characters += len(line)
+        while len(self._kept) > KEPT_LINES or (
+            self._kept_characters > KEPT_CHARACTERS and len(self._kept) > 1
+        ):
+            self._kept_characters -= len(self._kept.popleft())
+            self.dropped += 1
+
+    def __len__(self) -> int:
+        return self.dropped + len(self._kept)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._kept)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            start, stop, step = index.indices(len(self))
+            kept = range(start, stop, step)
+            return [self._kept[i - self.dropped] for i in kept if i >= self.dropped]
+        position = index + len(self) if index < 0 else index
+        if not self.dropped <= position < len(self):
+            raise IndexError("that line was never written, or is no longer kept")
+        return self._kept[position - self.dropped]
+
+
 class Output:
     """The lines a program writes to one stream, kept as they arrive so a check can wait."""
 
     def __init__(self) -> None:
-        self.lines: list[str] = []
+        self.lines = RecentLines()
+        self.ended = False  # True once the stream is closed: no line will come any more.
         self._changed = asyncio.Event()
 
     async def collect(self, stream: asyncio.StreamReader) -> None:
         """Read ``stream`` until it ends, recording each line (runs as a background task)."""
         # Read chunks rather than lines: a prompt such as "Your name: " has no newline yet.
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         pending = ""
         while chunk := await stream.read(4096):
-            pending += chunk.decode("utf-8", errors="replace")
+            pending += decoder.decode(chunk)
             *complete, pending = pending.split("\n")
-            self.lines.extend(line.rstrip("\r") for line in complete)
+            while len(pending) > LONGEST_LINE:
+                complete.append(pending[:LONGEST_LINE])
+                pending = pending[LONGEST_LINE:]
+            for line in complete:
+                self.lines.append(line.rstrip("\r"))
             self._changed.set()
+        pending += decoder.decode(b"", final=True)
         if pending:
             self.lines.append(pending)
+        self.ended = True
         self._changed.set()
 
     def text(self) -> str:
-        """Everything written so far, as one string."""
+        """Everything written so far (the latest part of it, for a very talkative program)."""
         return "\n".join(self.lines)
 
     async def wait_for(self, pattern: str, timeout: float, start: int = 0) -> re.Match | None:
-        """Wait until a line (from index ``start`` on) matches ``pattern``; ``None`` on timeout."""
+        """Wait until a line (from index ``start`` on) matches ``pattern``.
+
+        ``None`` when none does within ``timeout``, or when the stream ends (the program
+        exited) without one: a program that crashed at start is reported at once.
+        """
         compiled = re.compile(pattern)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -60,8 +131,10 @@ class Output:
             for line in self.lines[start:]:
                 if match := compiled.search(line):
                     return match
+            # Lines up to here are searched: the next round looks only at newer ones.
+            start = max(start, len(self.lines))
             remaining = deadline - loop.time()
-            if remaining <= 0:
+            if remaining <= 0 or self.ended:
                 return None
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), remaining)

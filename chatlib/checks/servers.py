@@ -11,11 +11,13 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
-from chatlib.checks.core import CheckFailed, NotCheckedHere, on_windows
+from chatlib import DEFAULT_PORT
+from chatlib.checks.core import CheckFailed, NotCheckedHere, ProgramProblem, on_windows
 from chatlib.checks.programs import (
     EXIT_LIMIT,
     STARTUP_LIMIT,
     RunningProgram,
+    display_path,
     startup_problem,
 )
 from chatlib.serving import Handler, close_within, server_url
@@ -60,9 +62,26 @@ async def running_server(command: list[str], path: Path | None) -> AsyncIterator
                 "A server should print the URL it listens on, like ws://localhost:8765.",
                 STARTUP_LIMIT,
             )
+        if found.group(0).rsplit(":", 1)[1] == str(DEFAULT_PORT):
+            raise ignores_port_option(program, found.group(0))
         yield ServerUnderTest(found.group(0), program)
     finally:
         await program.stop()
+
+
+def ignores_port_option(program: RunningProgram, url: str) -> ProgramProblem:
+    """Explain that a server asked for any free port listens on the fixed default one.
+
+    Such a server would clash with every other copy of itself (and with the learner's own
+    server running in a terminal), so the checker refuses to check it rather than let its
+    result depend on what else runs on the machine.
+    """
+    name = display_path(program.path) if program.path else "The server"
+    return ProgramProblem(
+        f"{name} was started with --port 0 (any free port) but listens on {url}, the"
+        " default port: it ignores the --port option. Pass the port from the command line on"
+        " to serve(), as the starter's main() does, save, and run the check again."
+    )
 
 
 @contextlib.asynccontextmanager

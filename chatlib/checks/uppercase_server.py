@@ -58,7 +58,8 @@ async def answers_every_message(server: ServerUnderTest) -> None:
 
 @UPPERCASE_SERVER.requirement(
     "Letters beyond English are raised too",
-    hint="str.upper() knows every alphabet; make sure nothing else changes the text.",
+    hint="Python's own upper-casing knows every alphabet: rely on it rather than on a table"
+    " of letters, and make sure nothing else changes the text.",
 )
 async def handles_every_alphabet(server: ServerUnderTest) -> None:
     async with client_of(server) as client:

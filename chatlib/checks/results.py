@@ -1,0 +1,105 @@
+"""What checking one file found, as data: printed by the report, kept, or sent as JSON.
+
+``python -m chatlib check --json`` prints a :class:`CheckResult` as one JSON object; the
+grader reads it back, and the progress memory stores the same form. A file that cannot be
+checked at all (missing, not valid Python, never ready) has a ``problem`` and no outcomes.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from chatlib.checks.core import Outcome, ProgramProblem
+from chatlib.checks.exercises import EXERCISES, Exercise, check_program
+from chatlib.checks.programs import python_command, python_problem
+
+
+@dataclass
+class CheckResult:
+    """The outcome of every requirement checked, or the problem that stopped the check."""
+
+    exercise: Exercise
+    outcomes: list[Outcome] = field(default_factory=list)
+    problem: str | None = None
+    include_extras: bool = False
+
+    @property
+    def checked(self) -> list[Outcome]:
+        """The outcomes of the requirements that could be checked on this system."""
+        return [outcome for outcome in self.outcomes if outcome.met is not None]
+
+    @property
+    def met(self) -> int:
+        """How many requirements are met."""
+        return sum(1 for outcome in self.checked if outcome.met)
+
+    @property
+    def total(self) -> int:
+        """How many requirements count: all the chosen ones when the file has a problem."""
+        if self.problem is not None:
+            return len(self.exercise.requirements.chosen(self.include_extras))
+        return len(self.checked)
+
+    @property
+    def all_met(self) -> bool:
+        """True when there is no problem and every checked requirement is met."""
+        return self.problem is None and self.met == self.total
+
+    def to_json(self) -> dict[str, Any]:
+        """The result as plain data, for ``--json`` and the progress memory."""
+        return {
+            "exercise": self.exercise.name,
+            "problem": self.problem,
+            "met": self.met,
+            "total": self.total,
+            "all_met": self.all_met,
+            "requirements": [
+                {
+                    "key": outcome.requirement.key,
+                    "summary": outcome.requirement.summary,
+                    "met": outcome.met,
+                    "detail": outcome.detail,
+                }
+                for outcome in self.outcomes
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "CheckResult":
+        """Read back what :meth:`to_json` wrote; requirements unknown today are left out."""
+        exercise = EXERCISES[data["exercise"]]
+        by_key = {requirement.key: requirement for requirement in exercise.requirements}
+        outcomes = [
+            Outcome(by_key[item["key"]], item["met"], item["detail"])
+            for item in data["requirements"]
+            if item["key"] in by_key
+        ]
+        extras = any(outcome.requirement.extra for outcome in outcomes)
+        return cls(exercise, outcomes, data["problem"], extras)
+
+
+async def run_checks(
+    exercise: Exercise,
+    file: Path,
+    include_extras: bool = False,
+    on_outcome: Callable[[Outcome], None] = lambda outcome: None,
+) -> CheckResult:
+    """Check the Python file ``file`` against ``exercise``; never raises for the file's faults.
+
+    ``on_outcome`` is called as each requirement's result comes in.
+    """
+    problem = python_problem(file)
+    if problem:
+        return CheckResult(exercise, problem=problem, include_extras=include_extras)
+    outcomes: list[Outcome] = []
+
+    def record(outcome: Outcome) -> None:
+        outcomes.append(outcome)
+        on_outcome(outcome)
+
+    try:
+        await check_program(exercise, python_command(file), file, include_extras, record)
+    except ProgramProblem as problem:
+        return CheckResult(exercise, outcomes, str(problem), include_extras)
+    return CheckResult(exercise, outcomes, include_extras=include_extras)

@@ -1,0 +1,212 @@
+"""``python -m chatlib check --watch [EXERCISE]``: check again every time the file is saved.
+
+The learner keeps this running in one terminal and edits the exercise in an editor or in
+JupyterLab. The file is polled twice a second (its modification time and size, then its
+content's hash to be sure), which works alike on Linux, macOS and Windows, on any file
+system, and in JupyterLab's terminal. Each time the content changes, the screen is cleared
+and a compact report drawn: one line per requirement, and under the first unmet one what
+happened and its hint. Once every requirement is met, the watch moves on to the next
+exercise of the course.
+"""
+
+import asyncio
+import contextlib
+import os
+import sys
+import time
+from pathlib import Path
+
+from chatlib.checks.core import on_windows
+from chatlib.checks.exercises import EXERCISES, Exercise
+from chatlib.checks.memory import content_digest, recall, remember
+from chatlib.checks.programs import display_path
+from chatlib.checks.report import OutcomePrinter, default_path, report_check, total_text
+from chatlib.checks.results import CheckResult
+from chatlib.tooling.progress import first_unfinished
+
+POLL_INTERVAL = 0.5  # seconds between two looks at the file
+NEVER_SEEN = object()
+
+
+class FileChanges:
+    """Tells whether a file's content changed since the last time it was asked."""
+
+    def __init__(self, file: Path) -> None:
+        self.file = file
+        self._stamp: object = NEVER_SEEN
+        self._digest: object = NEVER_SEEN
+
+    def changed(self) -> bool:
+        """True when the content differs from the last call's (the first call says True)."""
+        try:
+            status = self.file.stat()
+            stamp: object = (status.st_mtime_ns, status.st_size)
+        except OSError:
+            stamp = None  # The file is missing, or being replaced right now.
+        if stamp == self._stamp:
+            return False
+        self._stamp = stamp
+        # A save that rewrote the same content changes the time but not the hash.
+        digest = content_digest(self.file)
+        if digest == self._digest:
+            return False
+        self._digest = digest
+        return True
+
+    async def wait(self, interval: float = POLL_INTERVAL) -> None:
+        """Return once the content has changed."""
+        while not self.changed():
+            await asyncio.sleep(interval)
+
+
+class Screen:
+    """Where the reports are drawn: cleared between two reports when it can be.
+
+    A terminal is cleared; a notebook cell's output is replaced; anything else (a pipe, a
+    log file) gets a separator line, so the successive reports stay readable.
+    """
+
+    def __init__(self) -> None:
+        self.in_notebook = in_notebook()
+        stop_key = "interrupt the kernel (■)" if self.in_notebook else "Ctrl-C"
+        self.how_to_stop = f"{stop_key} to stop"
+
+    def clear(self) -> None:
+        """Make room for the next report."""
+        if self.in_notebook:
+            from IPython.display import clear_output
+
+            clear_output(wait=True)
+        elif sys.stdout.isatty():
+            if on_windows():
+                os.system("cls")  # The console of older Windows ignores escape sequences.
+            else:
+                print("\x1b[2J\x1b[H", end="", flush=True)  # Clear, and go to the top left.
+        else:
+            print("\n" + "-" * 72, flush=True)
+
+
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython else None
+    return shell is not None and hasattr(shell, "kernel")
+
+
+async def watch(
+    exercise_name: str | None = None,
+    folder: str | Path | None = None,
+    all_hints: bool = False,
+    interval: float = POLL_INTERVAL,
+) -> None:
+    """Report on an exercise after every save; once it is done, go on with the next one.
+
+    Without ``exercise_name``, it starts at the first exercise that is not done. It runs
+    until the last exercise is done, or Ctrl-C. A notebook cell can ``await`` it (the
+    kernel's interrupt button stops it).
+    """
+    start = exercise_name or await first_unfinished(folder)
+    if start is None:
+        print("Every exercise is done: there is nothing left to watch. Well done!")
+        return
+    names = list(EXERCISES)
+    to_watch = names[names.index(start) :]
+    screen = Screen()
+    try:
+        for position, name in enumerate(to_watch):
+            following = to_watch[position + 1] if position + 1 < len(to_watch) else None
+            exercise = EXERCISES[name]
+            after = (
+                f"On to the next exercise: {EXERCISES[following].title}.\n"
+                if following
+                else exercise.next_step
+            )
+            # The first report of a later exercise goes under the congratulation, not over it.
+            await watch_exercise(
+                exercise, folder, all_hints, interval, screen, position == 0, after
+            )
+    except asyncio.CancelledError:
+        if not in_notebook():
+            raise
+        # The kernel's interrupt button cancels the cell: that is how a learner stops here.
+        print("\nStopped watching.")
+
+
+async def watch_exercise(
+    exercise: Exercise,
+    folder: str | Path | None,
+    all_hints: bool,
+    interval: float,
+    screen: Screen,
+    clear_first: bool,
+    next_step: str,
+) -> CheckResult:
+    """Report on the exercise's file after every change, until every requirement is met."""
+    file = default_path(exercise.name, folder)
+    shown = display_path(file)
+    changes = FileChanges(file)
+    changes.changed()  # What the file holds now is what the first report is about.
+    clear = clear_first
+    while True:
+        if clear:
+            screen.clear()
+        clear = True
+        print(f"Watching {shown}: save the file to re-run the checks; {screen.how_to_stop}.")
+        print(f"Checking {shown}: {exercise.title}, at {time.strftime('%H:%M:%S')}\n", flush=True)
+        printer = OutcomePrinter(compact=True, all_hints=all_hints)
+        result = recall(exercise, file)
+        if result is not None:
+            replay(result, printer)
+        else:
+            result = await check_unless_changed(exercise, file, printer, changes, interval)
+            if result is None:
+                continue  # Saved again during the check: check the new content at once.
+            remember(file, result)
+        if result.problem is None:
+            print()
+            print(total_text(result, next_step, "Fix the first unmet one and save."), flush=True)
+        if result.all_met:
+            return result
+        await changes.wait(interval)
+
+
+def replay(result: CheckResult, printer: OutcomePrinter) -> None:
+    """Print a remembered result as if its checks had just run."""
+    for outcome in result.outcomes:
+        printer(outcome)
+    if result.problem is not None:
+        print(result.problem, flush=True)
+
+
+async def check_unless_changed(
+    exercise: Exercise,
+    file: Path,
+    printer: OutcomePrinter,
+    changes: FileChanges,
+    interval: float,
+) -> CheckResult | None:
+    """Check the file; stop early and return ``None`` when it changes in the meantime."""
+    checking = asyncio.create_task(report_check(exercise, file, False, printer))
+    try:
+        while True:
+            done, _ = await asyncio.wait({checking}, timeout=interval)
+            if done:
+                return checking.result()
+            if changes.changed():
+                return None
+    finally:
+        if not checking.done():
+            checking.cancel()  # Its programs are stopped as it unwinds.
+            with contextlib.suppress(asyncio.CancelledError):
+                await checking
+
+
+def watch_from_command_line(
+    exercise_name: str | None, folder: str | None = None, all_hints: bool = False
+) -> int:
+    """``python -m chatlib check --watch``: watch until done or Ctrl-C; exit status 0."""
+    try:
+        asyncio.run(watch(exercise_name, folder, all_hints))
+    except KeyboardInterrupt:
+        print("\nStopped watching. Your file is as you saved it; see you soon!")
+    return 0

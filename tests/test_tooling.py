@@ -1,0 +1,454 @@
+"""The learner's and the instructor's tools: watch mode, progress, reset, hints, grading.
+
+Real files in temporary exercises folders, and the command lines run as subprocesses, the
+way a learner (two terminals: one watching, one editing) and an instructor (a folder of
+submissions) use them. Every wait has a time limit.
+"""
+
+import asyncio
+import csv
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from chatlib.checks import EXERCISES, check_program
+from chatlib.checks.core import Outcome, ProgramProblem
+from chatlib.checks.programs import KEPT_LINES, Output
+from chatlib.checks.report import OutcomePrinter
+
+ROOT = Path(__file__).resolve().parent.parent
+STARTERS = ROOT / "chatlib" / "starters"
+SOLUTIONS = ROOT / "solutions"
+COMMAND_TIMEOUT = 60  # seconds for one command that runs checks
+
+
+def chatlib(*args: str, cwd: Path = ROOT, **options) -> subprocess.CompletedProcess:
+    """Run ``python -m chatlib ARGS`` and capture what it prints."""
+    return subprocess.run(
+        [sys.executable, "-m", "chatlib", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=COMMAND_TIMEOUT,
+        **options,
+    )
+
+
+def exercises_folder(tmp_path: Path, **files: str) -> Path:
+    """A temporary exercises folder holding ``files`` ({exercise name: content})."""
+    folder = tmp_path / "exercises"
+    folder.mkdir()
+    for name, content in files.items():
+        (folder / f"{name}.py").write_text(content, encoding="utf-8")
+    return folder
+
+
+def starter(name: str) -> str:
+    return (STARTERS / f"{name}.py").read_text(encoding="utf-8")
+
+
+def solution(name: str) -> str:
+    return (SOLUTIONS / f"{name}.py").read_text(encoding="utf-8")
+
+
+def chat_server_that_echoes_to_the_sender() -> str:
+    """The chat server solution with one requirement broken: the sender gets its own line."""
+    source = solution("chat_server")
+    wrong = source.replace(
+        "return [client for client in USERNAMES if client is not websocket]",
+        "return list(USERNAMES)",
+    )
+    assert wrong != source
+    return wrong
+
+
+# --- The original starters -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", EXERCISES)
+def test_packaged_starter_is_an_exact_copy_of_the_exercise(name: str) -> None:
+    # The learner edits exercises/; progress and reset compare with, and restore, this copy.
+    assert (STARTERS / f"{name}.py").read_bytes() == (
+        ROOT / "exercises" / f"{name}.py"
+    ).read_bytes()
+
+
+# --- Hints -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "requirement",
+    [requirement for exercise in EXERCISES.values() for requirement in exercise.requirements],
+    ids=lambda requirement: requirement.key,
+)
+def test_every_requirement_has_a_hint_of_one_or_two_sentences(requirement) -> None:
+    sentences = re.findall(r"[.!?](?=\s|$)", requirement.hint)
+    assert requirement.hint.endswith("."), requirement.hint
+    assert 1 <= len(sentences) <= 2, requirement.hint
+
+
+def unmet_outcomes(count: int) -> list[Outcome]:
+    """``count`` unmet outcomes of the chat server's first requirements, each with a detail."""
+    requirements = EXERCISES["chat_server"].requirements[:count]
+    return [
+        Outcome(requirement, False, f"What went wrong #{n}")
+        for n, requirement in enumerate(requirements)
+    ]
+
+
+def test_compact_report_details_only_the_first_unmet_requirement(capsys) -> None:
+    printer = OutcomePrinter(compact=True)
+    for outcome in unmet_outcomes(3):
+        printer(outcome)
+    shown = capsys.readouterr().out
+    assert shown.count("✘") == 3
+    assert "What went wrong #0" in shown and "What went wrong #1" not in shown
+    assert shown.count("Hint:") == 1
+
+
+def test_hint_option_shows_the_hint_of_every_unmet_requirement(capsys) -> None:
+    printer = OutcomePrinter(compact=True, all_hints=True)
+    outcomes = unmet_outcomes(3)
+    for outcome in outcomes:
+        printer(outcome)
+    shown = capsys.readouterr().out
+    assert "What went wrong #1" not in shown
+    for outcome in outcomes:
+        assert f"Hint: {outcome.requirement.hint}" in shown
+
+
+# --- check --json ----------------------------------------------------------------------------
+
+
+def test_json_result_lists_every_requirement(tmp_path: Path) -> None:
+    folder = exercises_folder(tmp_path, chat_server=chat_server_that_echoes_to_the_sender())
+    result = chatlib("check", "chat_server", "--json", "--folder", str(folder))
+    assert result.returncode == 1
+    data = json.loads(result.stdout)
+    assert (data["problem"], data["met"], data["total"], data["all_met"]) == (None, 7, 8, False)
+    unmet = [item for item in data["requirements"] if not item["met"]]
+    assert [item["key"] for item in unmet] == ["sender_does_not_receive_own_message"]
+    assert "received her own" in unmet[0]["detail"]
+
+
+def test_json_result_of_a_file_python_cannot_read_has_a_problem(tmp_path: Path) -> None:
+    broken = tmp_path / "chat_server.py"
+    broken.write_text("def oops(:\n", encoding="utf-8")
+    result = chatlib("check", "chat_server", "--json", "--path", str(broken))
+    data = json.loads(result.stdout)
+    assert result.returncode == 1
+    assert "Python cannot read" in data["problem"]
+    assert (data["met"], data["total"], data["all_met"]) == (0, 8, False)
+
+
+# --- Watch mode ------------------------------------------------------------------------------
+
+
+async def read_until(stream: asyncio.StreamReader, text: str, timeout: float) -> str:
+    """Read lines until one contains ``text``; everything read. Fails after ``timeout`` s."""
+    read = []
+    try:
+        async with asyncio.timeout(timeout):
+            while not read or text not in read[-1]:
+                line = await stream.readline()
+                if not line:
+                    pytest.fail(f"the output ended before {text!r}:\n{''.join(read)}")
+                read.append(line.decode("utf-8"))
+    except TimeoutError:
+        pytest.fail(f"no {text!r} within {timeout} s; the output so far:\n{''.join(read)}")
+    return "".join(read)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="sends Ctrl-C (SIGINT) to the watcher")
+async def test_watch_mode_checks_again_when_the_file_is_saved(tmp_path: Path) -> None:
+    folder = exercises_folder(tmp_path, uppercase_server=starter("uppercase_server"))
+    watcher = await asyncio.create_subprocess_exec(
+        *[sys.executable, "-m", "chatlib", "check", "--watch", "--folder", str(folder)],
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8"},
+    )
+    try:
+        # Without an exercise name, it starts at the first one not done: the untouched starter.
+        first = await read_until(watcher.stdout, "requirements met.", timeout=30)
+        assert "Watching" in first and "uppercase_server.py" in first
+        assert "✘ The reply is the message in upper case" in first
+        assert first.count("Hint:") == 1  # The compact report: the first failure only.
+
+        # The learner saves the finished program, as an editor would.
+        (folder / "uppercase_server.py").write_text(solution("uppercase_server"), "utf-8")
+        second = await read_until(watcher.stdout, "On to the next exercise", timeout=30)
+        assert "All 5 requirements met. Well done!" in second
+        assert "✘" not in second
+
+        # It moves on to the chat server, whose file is not in this folder.
+        third = await read_until(watcher.stdout, "There is no file", timeout=30)
+        assert "Watching" in third and "chat_server.py" in third
+
+        watcher.send_signal(signal.SIGINT)
+        async with asyncio.timeout(10):
+            rest, _ = await watcher.communicate()
+    finally:
+        if watcher.returncode is None:
+            watcher.kill()
+            await watcher.wait()
+    assert watcher.returncode == 0
+    assert "Stopped watching" in rest.decode("utf-8")
+    assert "Traceback" not in rest.decode("utf-8")
+
+
+# --- Progress --------------------------------------------------------------------------------
+
+
+def test_progress_shows_each_exercise_state_and_what_to_do_next(tmp_path: Path) -> None:
+    folder = exercises_folder(
+        tmp_path,
+        uppercase_server=solution("uppercase_server"),
+        chat_server=chat_server_that_echoes_to_the_sender(),
+        chat_client=starter("chat_client"),
+    )
+    result = chatlib("progress", "--folder", str(folder))
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert "  uppercase_server  done (5 of 5 requirements met)" in lines
+    assert "  chat_server       in progress: 7 of 8 requirements met" in lines
+    assert "  chat_client       not started" in lines
+    assert lines[-1].startswith("Next: carry on with ") and "(1 requirement to go)" in lines[-1]
+    # The order of the course.
+    order = [line.split()[0] for line in lines if line.startswith("  ")]
+    assert order == list(EXERCISES)
+
+
+def test_progress_checks_only_the_files_that_changed(tmp_path: Path) -> None:
+    folder = exercises_folder(
+        tmp_path,
+        uppercase_server=solution("uppercase_server"),
+        chat_server=chat_server_that_echoes_to_the_sender(),
+    )
+    first = chatlib("progress", "--folder", str(folder))
+    assert first.stdout.count("Checking ") == 2
+
+    again = chatlib("progress", "--folder", str(folder))
+    assert "Checking " not in again.stdout
+    assert again.stdout.count("requirements met") == 2
+
+    (folder / "chat_server.py").write_text(solution("chat_server"), encoding="utf-8")
+    changed = chatlib("progress", "--folder", str(folder))
+    assert changed.stdout.count("Checking ") == 1
+    assert "  chat_server       done (8 of 8 requirements met)" in changed.stdout
+    assert "  chat_client       missing" in changed.stdout
+    assert "python -m chatlib reset chat_client" in changed.stdout.splitlines()[-1]
+
+
+# --- Reset -----------------------------------------------------------------------------------
+
+
+def test_reset_restores_the_starter_and_keeps_a_backup(tmp_path: Path) -> None:
+    mine = "# my attempt\n" + starter("chat_server").replace("TODO 2", "DONE 2")
+    folder = exercises_folder(tmp_path, chat_server=mine)
+    result = chatlib("reset", "chat_server", "--folder", str(folder), "--yes")
+    assert result.returncode == 0, result.stdout
+    assert (folder / "chat_server.py").read_text(encoding="utf-8") == starter("chat_server")
+    [backup] = folder.glob("chat_server.backup-*.py")
+    assert re.fullmatch(r"chat_server\.backup-\d{8}-\d{6}\.py", backup.name)
+    assert backup.read_text(encoding="utf-8") == mine
+    assert backup.name in result.stdout
+
+
+def test_reset_without_a_terminal_refuses_unless_told_yes(tmp_path: Path) -> None:
+    folder = exercises_folder(tmp_path, chat_server="# my attempt\n")
+    result = chatlib("reset", "chat_server", "--folder", str(folder), stdin=subprocess.DEVNULL)
+    assert result.returncode == 1
+    assert result.stdout.strip().count("\n") == 0 and "--yes" in result.stdout
+    assert (folder / "chat_server.py").read_text(encoding="utf-8") == "# my attempt\n"
+    assert list(folder.glob("*.backup-*")) == []
+
+
+def test_reset_asks_and_a_no_changes_nothing(tmp_path: Path) -> None:
+    from chatlib.tooling.reset import reset_exercise
+
+    folder = exercises_folder(tmp_path, chat_server="# my attempt\n")
+    asked = []
+
+    def answer_no(question: str) -> str:
+        asked.append(question)
+        return "n"
+
+    assert reset_exercise("chat_server", folder, ask=answer_no) == 1
+    assert "Replace" in asked[0] and "chat_server.backup-" in asked[0] and "[y/N]" in asked[0]
+    assert (folder / "chat_server.py").read_text(encoding="utf-8") == "# my attempt\n"
+    assert list(folder.glob("*.backup-*")) == []
+
+
+# --- A program that prints without end, or ignores --port ------------------------------------
+
+
+async def test_output_of_a_program_that_prints_forever_is_kept_bounded() -> None:
+    stream = asyncio.StreamReader()
+    output = Output()
+    total = 50_000
+    stream.feed_data(b"".join(b"spam line %d\n" % n for n in range(total)))
+    stream.feed_eof()
+    await output.collect(stream)
+    assert len(output.lines) == total  # Every line counts, so indexes stay valid...
+    assert len(list(output.lines)) == KEPT_LINES  # ...but only the latest are kept.
+    assert output.lines[total - 1] == f"spam line {total - 1}"
+    assert output.lines[total - 3 :] == [f"spam line {n}" for n in range(total - 3, total)]
+    assert await output.wait_for(r"spam line 49990", 0.1, start=total - 20) is not None
+
+
+async def test_server_that_ignores_the_port_option_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A server that binds a fixed port whatever --port says: the course's default port in
+    # real life; here a free port the test picks, standing for it.
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        fixed_port = probe.getsockname()[1]
+    monkeypatch.setattr("chatlib.checks.servers.DEFAULT_PORT", fixed_port)
+    squatter = tmp_path / "chat_server.py"
+    squatter.write_text(
+        solution("chat_server").replace(
+            "asyncio.run(main(args.host, args.port))", f"asyncio.run(main(args.host, {fixed_port}))"
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(ProgramProblem, match="it ignores the --port option"):
+        await check_program(EXERCISES["chat_server"], [sys.executable, str(squatter)], squatter)
+
+
+# --- Grading a class -------------------------------------------------------------------------
+
+HANGING_SERVER = '''"""Prints where it listens, then blocks its event loop in every handler."""
+import argparse, asyncio, time
+from websockets.asyncio.server import serve
+
+async def handler(websocket):
+    time.sleep(1000)
+
+async def main(host, port):
+    async with serve(handler, host, port) as server:
+        port = server.sockets[0].getsockname()[1]
+        print(f"Chat server listening on ws://{host}:{port}", flush=True)
+        await asyncio.Future()
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--host", default="localhost")
+parser.add_argument("--port", type=int, default=8765)
+args = parser.parse_args()
+asyncio.run(main(args.host, args.port))
+'''
+
+# A correct uppercase server that prints 200,000 debug lines before it starts serving.
+FLOODING_SERVER = solution("uppercase_server").replace(
+    "async def main(host, port):\n",
+    "async def main(host, port):\n    for n in range(200_000):\n        print('debug', n)\n",
+)
+PORT_SQUATTER = solution("chat_server").replace(
+    "asyncio.run(main(args.host, args.port))", "asyncio.run(main(args.host, 8765))"
+)
+SYNTAX_ERROR = 'print("<script>alert(1)</script>"\n'
+GRADE_TIME_LIMIT = 15  # seconds per file
+
+
+def class_folder(tmp_path: Path) -> Path:
+    """Five learners: finished, partial, syntax error, hang and flood, port squatter."""
+    assert "print('debug', n)" in FLOODING_SERVER and "8765))" in PORT_SQUATTER
+    submissions = {
+        # Sorted first, so the squatter is checked at the same time as a correct server.
+        "amy_squats_port": {"chat_server": PORT_SQUATTER},
+        "bob_correct": {name: solution(name) for name in EXERCISES},
+        "cat_partial": {
+            "uppercase_server": solution("uppercase_server"),
+            "chat_server": chat_server_that_echoes_to_the_sender(),
+        },
+        "dan_syntax_error": {"chat_server": SYNTAX_ERROR},
+        "eve_hangs_and_floods": {
+            "chat_server": HANGING_SERVER,
+            "uppercase_server": FLOODING_SERVER,
+        },
+    }
+    folder = tmp_path / "class"
+    for learner, files in submissions.items():
+        (folder / learner).mkdir(parents=True)
+        for name, content in files.items():
+            (folder / learner / f"{name}.py").write_text(content, encoding="utf-8")
+    return folder
+
+
+def processes_running(text: str) -> list[str]:
+    """The command lines of running processes that mention ``text`` (Linux only)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            command = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in command:
+            found.append(command)
+    return found
+
+
+@pytest.mark.timeout(120)
+def test_grading_a_class_yields_the_right_table_within_bounded_time(tmp_path: Path) -> None:
+    folder = class_folder(tmp_path)
+    started = time.monotonic()
+    result = chatlib("grade", str(folder), "--time-limit", str(GRADE_TIME_LIMIT))
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stdout + result.stderr
+    # Nine files on two or more processors, the slowest stopped at its time limit.
+    assert elapsed < 4 * GRADE_TIME_LIMIT
+
+    summary = result.stdout.splitlines()[-1]
+    assert summary.startswith("5 learners, 3 exercises: 1 complete, 4 incomplete; results in ")
+    assert "grades.csv" in summary and "grades.html" in summary
+
+    with (folder / "grades.csv").open(encoding="utf-8-sig", newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert len(rows) == 5 * sum(len(e.requirements.chosen(False)) for e in EXERCISES.values())
+    results = {(row["learner"], row["exercise"], row["requirement"]): row for row in rows}
+
+    def row_of(learner: str, exercise: str) -> list[dict]:
+        return [row for row in rows if row["learner"] == learner and row["exercise"] == exercise]
+
+    assert all(row["result"] == "met" for row in rows if row["learner"] == "bob_correct")
+    assert all(row["result"] == "met" for row in row_of("cat_partial", "uppercase_server"))
+    partial = {row["requirement"]: row["result"] for row in row_of("cat_partial", "chat_server")}
+    assert [key for key, verdict in partial.items() if verdict != "met"] == [
+        "sender_does_not_receive_own_message"
+    ]
+    assert all(row["result"] == "no file" for row in row_of("cat_partial", "chat_client"))
+    syntax = row_of("dan_syntax_error", "chat_server")
+    assert all(
+        row["result"] == "not met" and "Python cannot read" in row["detail"] for row in syntax
+    )
+    hang = row_of("eve_hangs_and_floods", "chat_server")
+    assert all(row["result"] == "not met" for row in hang)
+    assert f"did not finish within {GRADE_TIME_LIMIT} s" in hang[0]["detail"]
+    # Only the latest output of a program that floods it is kept, and the checks still work.
+    assert all(row["result"] == "met" for row in row_of("eve_hangs_and_floods", "uppercase_server"))
+    # Whether port 8765 was free (it is refused) or taken (it cannot start), it is not met.
+    assert all(row["result"] == "not met" for row in row_of("amy_squats_port", "chat_server"))
+    assert results[("amy_squats_port", "uppercase_server", "replies_in_upper_case")]["result"] == (
+        "no file"
+    )
+
+    page = (folder / "grades.html").read_text(encoding="utf-8")
+    assert page.count('<tr class="complete">') == 1
+    assert "<script>" not in page and "&lt;script&gt;" in page  # What learners wrote is escaped.
+    assert re.search(r"""(src|href)=|url\(|@import""", page) is None  # Self-contained.
+    assert "not met.&#10;&#10;Alice sent &quot;Hi&quot; and received her own" in page
+    assert page.count("✔") >= 5 + 8 + 9 + 5 + 7 + 5
+
+    if sys.platform == "linux":  # The hanging server died with its checker.
+        assert processes_running(str(folder / "eve_hangs_and_floods")) == []
