@@ -8,6 +8,8 @@ explains one.
 import argparse
 import asyncio
 import logging
+import os
+import sys
 from collections.abc import Callable, Coroutine
 from dataclasses import fields
 from typing import Any
@@ -309,4 +311,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("websockets").setLevel(max(logging.WARNING, logging.getLogger().level))
     for library_log in ("websockets.server", "websockets.client"):
         logging.getLogger(library_log).addFilter(one_line_errors)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except BrokenPipeError:
+        # The reader went away (``... | head``): stop quietly, as command-line tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1

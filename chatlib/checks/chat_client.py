@@ -45,6 +45,7 @@ async def sends_the_name_first(client: ClientUnderTest) -> None:
     "Each line you type is sent as a message",
     hint="Sending is a loop of its own: each time the keyboard gives a line, it goes to the"
     " server as one message.",
+    needs=sends_the_name_first,
 )
 async def sends_each_typed_line(client: ClientUnderTest) -> None:
     await client.sign_in()
@@ -63,6 +64,7 @@ async def sends_each_typed_line(client: ClientUnderTest) -> None:
     "Messages from the room appear while you are not typing",
     hint="Receiving must not wait for the keyboard: run a task that prints every incoming"
     " message while another waits for typed lines (read the keyboard in a thread).",
+    needs=sends_the_name_first,
 )
 async def shows_messages_while_idle(client: ClientUnderTest) -> None:
     await client.sign_in()
@@ -76,6 +78,7 @@ async def shows_messages_while_idle(client: ClientUnderTest) -> None:
     "Messages appear even while you are in the middle of typing a line",
     hint="input() blocks whatever thread calls it: call it in a thread of its own so the event"
     " loop keeps receiving.",
+    needs=sends_the_name_first,
 )
 async def shows_messages_while_typing(client: ClientUnderTest) -> None:
     await client.sign_in()
@@ -96,6 +99,7 @@ async def shows_messages_while_typing(client: ClientUnderTest) -> None:
     "/quit leaves the chat cleanly",
     hint="/quit is a command for the client, not a message for the room: recognise it before"
     " sending, and end the conversation the way the end of input does.",
+    needs=sends_the_name_first,
 )
 async def quit_command_leaves_cleanly(client: ClientUnderTest) -> None:
     await client.sign_in()
@@ -109,6 +113,7 @@ async def quit_command_leaves_cleanly(client: ClientUnderTest) -> None:
     "End of input (Ctrl-D) leaves the chat cleanly",
     hint="At the end of input, input() raises EOFError (sys.stdin.readline() returns ''):"
     " treat it like /quit.",
+    needs=sends_the_name_first,
 )
 async def end_of_input_leaves_cleanly(client: ClientUnderTest) -> None:
     await client.sign_in()
@@ -119,6 +124,7 @@ async def end_of_input_leaves_cleanly(client: ClientUnderTest) -> None:
 @CHAT_CLIENT.requirement(
     "Ctrl-C leaves the chat cleanly, without a traceback",
     hint="asyncio.run() raises KeyboardInterrupt on Ctrl-C: catch it around asyncio.run().",
+    needs=sends_the_name_first,
 )
 async def ctrl_c_leaves_cleanly(client: ClientUnderTest) -> None:
     if on_windows():
@@ -132,6 +138,7 @@ async def ctrl_c_leaves_cleanly(client: ClientUnderTest) -> None:
     "When the server goes away, the client says so and ends",
     hint="The receiving loop ends when the connection closes: print a line, then make the"
     " whole client stop (a daemon thread for the keyboard will not keep it alive).",
+    needs=sends_the_name_first,
 )
 async def server_going_away_is_reported(client: ClientUnderTest) -> None:
     await client.sign_in()

@@ -52,6 +52,7 @@ async def messages_are_relayed_with_the_senders_name(server: ServerUnderTest) ->
     "Every other connected client receives each message",
     hint="Keep every named client in a collection (a set or a dict) and send to all of them,"
     " not only to the one that connected last.",
+    needs=messages_are_relayed_with_the_senders_name,
 )
 async def every_other_client_receives_the_message(server: ServerUnderTest) -> None:
     async with participants(server.url, "Alice", "Bob", "Carol") as (alice, bob, carol):
@@ -64,6 +65,7 @@ async def every_other_client_receives_the_message(server: ServerUnderTest) -> No
     "The sender does not get its own message back",
     hint="The recipients are the room minus the sender: leave the sender's own connection out"
     " of the collection you send to.",
+    needs=messages_are_relayed_with_the_senders_name,
 )
 async def sender_does_not_receive_own_message(server: ServerUnderTest) -> None:
     async with participants(server.url, "Alice", "Bob") as (alice, bob):
@@ -107,6 +109,7 @@ async def abrupt_departure_is_announced(server: ServerUnderTest) -> None:
     "The room carries on after someone leaves",
     hint="Remove a client from your collection when it leaves, whatever the reason, so later"
     " messages are not sent to a closed connection.",
+    needs=messages_are_relayed_with_the_senders_name,
 )
 async def room_carries_on_after_a_departure(server: ServerUnderTest) -> None:
     async with participants(server.url, "Alice", "Bob", "Carol") as (alice, bob, carol):

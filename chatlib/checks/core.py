@@ -49,6 +49,9 @@ class Requirement:
     hint: str  # Points to the concept, not to the answer.
     check: Check
     extra: bool = False  # A rule of chatlib's fuller reference, beyond the assignment.
+    # The key of an earlier requirement this one builds on: while that one is not met,
+    # this one is reported as not checked yet instead of failing slowly for the same reason.
+    needs: str | None = None
 
 
 class Requirements(list[Requirement]):
@@ -60,11 +63,19 @@ class Requirements(list[Requirement]):
         async def sender_does_not_receive_own_message(server): ...
     """
 
-    def requirement(self, summary: str, *, hint: str, extra: bool = False):
-        """Register the decorated check function as a requirement."""
+    def requirement(
+        self, summary: str, *, hint: str, extra: bool = False, needs: Check | None = None
+    ):
+        """Register the decorated check function as a requirement.
+
+        ``needs`` is the check of an earlier requirement that this one builds on.
+        """
+        if needs is not None and needs.__name__ not in {r.key for r in self}:
+            raise ValueError(f"{needs.__name__} must be registered before what needs it")
 
         def register(check: Check) -> Check:
-            self.append(Requirement(check.__name__, summary, hint, check, extra))
+            prerequisite = needs.__name__ if needs is not None else None
+            self.append(Requirement(check.__name__, summary, hint, check, extra, prerequisite))
             return check
 
         return register

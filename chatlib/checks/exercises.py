@@ -79,10 +79,19 @@ async def check_targets(
     include_extras: bool = False,
     on_outcome: Callable[[Outcome], None] = lambda outcome: None,
 ) -> list[Outcome]:
-    """Check each chosen requirement against a fresh target from ``target_factory()``."""
-    outcomes = []
+    """Check each chosen requirement against a fresh target from ``target_factory()``.
+
+    A requirement whose prerequisite is not met is not run: it would only fail again, after
+    waiting for what the prerequisite already showed does not come.
+    """
+    outcomes: dict[str, Outcome] = {}
     for requirement in exercise.requirements.chosen(include_extras):
-        outcome = await run_requirement(requirement, target_factory)
+        prerequisite = outcomes.get(requirement.needs) if requirement.needs else None
+        if prerequisite is not None and prerequisite.met is False:
+            summary = prerequisite.requirement.summary
+            outcome = Outcome(requirement, False, f'Not checked yet: first, "{summary}".')
+        else:
+            outcome = await run_requirement(requirement, target_factory)
         on_outcome(outcome)
-        outcomes.append(outcome)
-    return outcomes
+        outcomes[requirement.key] = outcome
+    return list(outcomes.values())

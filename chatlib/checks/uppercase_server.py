@@ -49,6 +49,7 @@ async def replies_in_upper_case(server: ServerUnderTest) -> None:
 @UPPERCASE_SERVER.requirement(
     "Every message on a connection gets its own reply",
     hint="Keep reading in a loop (`async for message in websocket`) instead of answering once.",
+    needs=replies_in_upper_case,
 )
 async def answers_every_message(server: ServerUnderTest) -> None:
     async with client_of(server) as client:
@@ -60,6 +61,7 @@ async def answers_every_message(server: ServerUnderTest) -> None:
     "Letters beyond English are raised too",
     hint="Python's own upper-casing knows every alphabet: rely on it rather than on a table"
     " of letters, and make sure nothing else changes the text.",
+    needs=replies_in_upper_case,
 )
 async def handles_every_alphabet(server: ServerUnderTest) -> None:
     async with client_of(server) as client:
@@ -70,6 +72,7 @@ async def handles_every_alphabet(server: ServerUnderTest) -> None:
     "Several clients are served at the same time",
     hint="Do not block inside the handler (no time.sleep, no input()): each client's handler"
     " must give way to the others at every await.",
+    needs=replies_in_upper_case,
 )
 async def serves_several_clients_at_once(server: ServerUnderTest) -> None:
     async with (
