@@ -138,9 +138,9 @@ def name_problem(name: str, names_in_use: Iterable[str]) -> str | None:
         return f"That name is too long: at most {MAX_NAME_LENGTH} characters, please."
     if not NAME_PATTERN.fullmatch(name):
         return "A name is one word of letters, digits, _ or - (no spaces or symbols). Try again."
-    if name.casefold() == SERVER_NAME.casefold():
+    if same_name(name, SERVER_NAME):
         return f'"{name}" is reserved for the server. Please choose another name.'
-    if name.casefold() in {other.casefold() for other in names_in_use}:
+    if any(same_name(name, other) for other in names_in_use):
         return f'"{name}" is already taken here. Please choose another name.'
     return None
 
@@ -148,6 +148,21 @@ def name_problem(name: str, names_in_use: Iterable[str]) -> str | None:
 def too_long_notice(text: str, limit: int) -> str:
     """The notice for a message over ``limit`` characters."""
     return f"Your message has {len(text):,} characters; the limit is {limit:,}. It was not sent."
+
+
+def same_name(first: str, second: str) -> bool:
+    """True when two names would look the same in the chat.
+
+    Case is ignored, and so are compatibility forms: NFKC turns "Server" written in
+    fullwidth letters (U+FF33...) into plain "Server". Letters that merely look alike across
+    alphabets, like the Cyrillic DZE (U+0405) for "S", are not caught: that needs Unicode's
+    confusables table.
+    """
+
+    def key(name: str) -> str:
+        return unicodedata.normalize("NFKC", name).casefold()
+
+    return key(first) == key(second)
 
 
 def message_lines(text: str) -> list[str]:
@@ -334,7 +349,9 @@ class ChatServer:
             log.info("A client sent no valid name within %g s; closing it.", timeout)
             await websocket.close(1008, "no name chosen in time")
         except ConnectionClosed:
-            self.room.eviction_reasons.pop(websocket, None)
+            # Invalid UTF-8, a frame too big, a reset: nobody was told it came, but the log is.
+            reason = self.room.departure_reason(websocket)
+            log.info("A client left before choosing a name (%s).", reason)
         return None
 
     async def receive_name(self, websocket: ServerConnection) -> str | None:

@@ -8,7 +8,7 @@ import logging
 
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection
-from websockets.exceptions import ConnectionClosed, ConnectionClosedError
+from websockets.exceptions import ConnectionClosed, ConnectionClosedError, ConnectionClosedOK
 
 from chatlib.client_errors import CONNECTION_FAILURES, explain_connection_failure
 from chatlib.terminal import KeyboardLines, show
@@ -27,6 +27,8 @@ async def echo(websocket: ServerConnection) -> None:
     try:
         async for message in websocket:
             await websocket.send(message)
+    except ConnectionClosedOK:
+        pass  # The client closed while its last reply was on the way: nobody is left to read it.
     except ConnectionClosedError:
         log.info("Client vanished without closing the connection.")
     log.info("Client disconnected (close code %s).", websocket.close_code)

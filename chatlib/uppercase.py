@@ -5,7 +5,7 @@ to it as well as to the echo server.
 """
 
 from websockets.asyncio.server import ServerConnection
-from websockets.exceptions import ConnectionClosedError
+from websockets.exceptions import ConnectionClosed
 
 
 async def shout(websocket: ServerConnection) -> None:
@@ -19,5 +19,5 @@ async def shout(websocket: ServerConnection) -> None:
                 await websocket.send(message.upper())
             else:
                 await websocket.send("Please send text: binary messages have no upper case.")
-    except ConnectionClosedError:
-        pass  # The client vanished; there is nobody left to answer.
+    except ConnectionClosed:
+        pass  # The client left, perhaps while a reply was on its way: nobody is left to answer.

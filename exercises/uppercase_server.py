@@ -12,7 +12,7 @@ import asyncio
 import signal
 
 from websockets.asyncio.server import serve
-from websockets.exceptions import ConnectionClosedError
+from websockets.exceptions import ConnectionClosed
 
 
 async def uppercase_server(websocket):
@@ -22,7 +22,7 @@ async def uppercase_server(websocket):
             # TODO: send back the message in upper case. Python strings have a method for
             # that; look it up with help(str) if you need to.
             await websocket.send(message)
-    except ConnectionClosedError:
+    except ConnectionClosed:
         pass  # The client disappeared without saying goodbye; nothing left to do.
 
 

@@ -10,7 +10,7 @@ import asyncio
 import signal
 
 from websockets.asyncio.server import serve
-from websockets.exceptions import ConnectionClosedError
+from websockets.exceptions import ConnectionClosed
 
 
 async def uppercase_server(websocket):
@@ -18,7 +18,7 @@ async def uppercase_server(websocket):
     try:
         async for message in websocket:
             await websocket.send(message.upper())
-    except ConnectionClosedError:
+    except ConnectionClosed:
         pass  # The client disappeared without saying goodbye; nothing left to do.
 
 

@@ -331,3 +331,13 @@ def test_name_problem_refuses_a_name_in_use_ignoring_case(name, in_use):
 )
 def test_message_lines_splits_lines_and_blanks_control_characters(text, lines):
     assert message_lines(text) == lines
+
+
+def test_server_written_in_fullwidth_letters_is_reserved_too():
+    fullwidth_server = "".join(chr(ord(char) + 0xFEE0) for char in "Server")
+    assert "reserved" in name_problem(fullwidth_server, [])
+
+
+def test_name_in_fullwidth_letters_is_taken_when_its_plain_form_is():
+    fullwidth_alice = "".join(chr(ord(char) + 0xFEE0) for char in "ALICE")
+    assert "already taken" in name_problem(fullwidth_alice, ["alice"])
