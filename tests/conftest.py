@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.server import Server, ServerConnection, serve
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,6 +29,16 @@ STOP_TIMEOUT = 5  # seconds for a server to stop once asked
 URL_PATTERN = re.compile(r"ws://\S+:(\d+)")
 
 Handler = Callable[[ServerConnection], Awaitable[None]]
+TIMEOUT = 2  # seconds to wait for any one message
+
+
+async def receive(websocket: ClientConnection) -> str | bytes:
+    """The next message on ``websocket``; fail the test if none arrives within TIMEOUT."""
+    try:
+        async with asyncio.timeout(TIMEOUT):
+            return await websocket.recv()
+    except TimeoutError:
+        pytest.fail(f"nothing received within {TIMEOUT} s")
 
 
 # --- Servers in the test's event loop ---------------------------------------------------------

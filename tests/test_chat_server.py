@@ -5,27 +5,16 @@ message: messages on one connection arrive in order, so if the unwanted line had
 it would have come before the marker.
 """
 
-import asyncio
 import unicodedata
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from conftest import receive
 from websockets.asyncio.client import ClientConnection, connect
 
 from chatlib.chat_server import ChatRoom, ChatServer, message_lines, name_problem
-
-TIMEOUT = 2  # seconds to wait for any one message
-
-
-async def receive(websocket: ClientConnection) -> str | bytes:
-    """The next message on ``websocket``; fail the test if none arrives within TIMEOUT."""
-    try:
-        async with asyncio.timeout(TIMEOUT):
-            return await websocket.recv()
-    except TimeoutError:
-        pytest.fail(f"nothing received within {TIMEOUT} s")
 
 
 @dataclass

@@ -1,25 +1,12 @@
 """The first three servers of the course, in the test's event loop: echo, uppercase, broadcast."""
 
-import asyncio
-
 import pytest
-from websockets.asyncio.client import ClientConnection, connect
+from conftest import receive
+from websockets.asyncio.client import connect
 
 from chatlib.broadcast import BroadcastRoom
 from chatlib.echo import echo
 from chatlib.uppercase import shout
-
-TIMEOUT = 2  # seconds to wait for any one message
-
-
-async def receive(websocket: ClientConnection) -> str | bytes:
-    """The next message on ``websocket``; fail the test if none arrives within TIMEOUT."""
-    try:
-        async with asyncio.timeout(TIMEOUT):
-            return await websocket.recv()
-    except TimeoutError:
-        pytest.fail(f"nothing received within {TIMEOUT} s")
-
 
 # --- Echo -------------------------------------------------------------------------------------
 
