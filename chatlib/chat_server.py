@@ -28,6 +28,7 @@ from websockets.asyncio.server import ServerConnection, broadcast
 from websockets.exceptions import ConnectionClosed, ConnectionClosedError
 
 from chatlib.serving import serve_until_stopped
+from chatlib.web import OriginPolicy, chat_page
 
 log = logging.getLogger(__name__)
 
@@ -372,9 +373,14 @@ class ChatServer:
         return None
 
 
-def serve_options(limits: ChatLimits) -> dict[str, Any]:
-    """The options of ``serve()`` that enforce the limits at the protocol level."""
+def serve_options(limits: ChatLimits, origins: OriginPolicy | None = None) -> dict[str, Any]:
+    """The options of ``serve()`` that enforce the limits at the protocol level.
+
+    ``process_request`` answers a browser's plain ``GET /`` with the chat page, and refuses
+    WebSocket connections opened by pages of other sites (see :mod:`chatlib.web`).
+    """
     return {
+        "process_request": chat_page(origins if origins is not None else OriginPolicy()),
         # Chat lines are short, so compression saves little bandwidth, while it costs about
         # 50 KiB of memory per connection (see DESIGN: ~64 KiB with it, ~14 KiB without).
         "compression": None,
@@ -385,10 +391,25 @@ def serve_options(limits: ChatLimits) -> dict[str, Any]:
     }
 
 
-async def main(host: str, port: int, limits: ChatLimits | None = None) -> None:
-    """Run a chat server on ``host:port`` until Ctrl-C or SIGTERM."""
+async def main(
+    host: str,
+    port: int,
+    limits: ChatLimits | None = None,
+    allowed_origins: Iterable[str] = (),
+) -> None:
+    """Run a chat server on ``host:port`` until Ctrl-C or SIGTERM.
+
+    Browsers get the chat page at ``http://host:port/``; pages of other sites may connect only
+    when their origin is in ``allowed_origins``.
+    """
     limits = limits if limits is not None else ChatLimits()
     server = ChatServer(ChatRoom(limits))
+    origins = OriginPolicy(host, frozenset(allowed_origins))
     await serve_until_stopped(
-        server.handler, host, port, title="Chat server", **serve_options(limits)
+        server.handler,
+        host,
+        port,
+        title="Chat server",
+        page="Chat page",
+        **serve_options(limits, origins),
     )

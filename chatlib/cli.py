@@ -52,7 +52,7 @@ def chat_server_main() -> ServerMain:
 
     async def run(args: argparse.Namespace) -> None:
         limits = ChatLimits(**{f.name: getattr(args, f.name) for f in fields(ChatLimits)})
-        await main(args.host, args.port, limits)
+        await main(args.host, args.port, limits, args.allow_origin)
 
     return run
 
@@ -170,6 +170,15 @@ def build_parser() -> argparse.ArgumentParser:
             help="how much to log on standard error (default: INFO)",
         )
         if name == "chat-server":
+            server.add_argument(
+                "--allow-origin",
+                action="append",
+                default=[],
+                metavar="ORIGIN",
+                help="also let web pages from ORIGIN (e.g. https://course.example.org) join"
+                " the chat; may be repeated (default: only this server's own page, and"
+                " clients that are not browsers)",
+            )
             add_chat_limits(server)
         server.set_defaults(run=run_server)
 

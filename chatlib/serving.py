@@ -67,6 +67,11 @@ def server_url(server: Server, host: str) -> str:
     return f"ws://{host}:{port}"
 
 
+def page_url(websocket_url: str) -> str:
+    """The ``http://`` URL of the page served beside the WebSocket at ``websocket_url``."""
+    return "http" + websocket_url.removeprefix("ws") + "/"
+
+
 async def wait_for_stop_request() -> None:
     """Return when the user presses Ctrl-C or the process receives SIGTERM.
 
@@ -91,14 +96,27 @@ async def wait_for_stop_request() -> None:
 
 
 async def serve_until_stopped(
-    handler: Handler, host: str, port: int, *, title: str, **serve_options: Any
+    handler: Handler,
+    host: str,
+    port: int,
+    *,
+    title: str,
+    page: str | None = None,
+    **serve_options: Any,
 ) -> None:
-    """Serve ``handler`` on ``host:port`` until a stop is requested, then close cleanly."""
+    """Serve ``handler`` on ``host:port`` until a stop is requested, then close cleanly.
+
+    With ``page`` (its title), the server also serves a web page, whose ``http://`` URL is
+    printed on a second line.
+    """
     serve_options.setdefault("close_timeout", CLOSE_TIMEOUT)
     serve_options.setdefault("create_connection", LoggedConnection)
     server = await serve(handler, host, port, **serve_options)
     try:
-        print(f"{title} listening on {server_url(server, host)} (Ctrl-C to stop)", flush=True)
+        url = server_url(server, host)
+        print(f"{title} listening on {url} (Ctrl-C to stop)", flush=True)
+        if page is not None:
+            print(f"{page}: open {page_url(url)} in a browser", flush=True)
         await wait_for_stop_request()
         print("Stopping: closing every connection with code 1001 (going away).", flush=True)
     finally:

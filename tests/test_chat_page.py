@@ -1,0 +1,132 @@
+"""The chat server answers browsers: the chat page on ``GET /``, and no other site's pages.
+
+These tests speak HTTP and WebSocket from Python; ``tests/test_browser.py`` drives the page
+in a real browser.
+"""
+
+import asyncio
+import urllib.error
+import urllib.request
+
+import pytest
+from conftest import receive
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+
+from chatlib.serving import page_url
+from chatlib.web import OriginPolicy
+
+FOREIGN_ORIGIN = "http://evil.example"  # A made-up site; nothing is ever sent there.
+
+
+def http_get(url: str) -> tuple[int, dict[str, str], str]:
+    """GET ``url``: its status, headers and body, also for an error status."""
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, dict(response.headers), response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read().decode()
+
+
+async def test_get_slash_answers_the_chat_page_on_the_websocket_port(start_server_process):
+    server = await start_server_process("chat-server")
+    assert f"Chat page: open {page_url(server.url)} in a browser" in await next_line(server)
+
+    status, headers, body = await asyncio.to_thread(http_get, page_url(server.url))
+
+    assert status == 200
+    assert headers["Content-Type"] == "text/html; charset=utf-8"
+    assert "script-src 'self'" in headers["Content-Security-Policy"]
+    assert '<script src="/chat.js"' in body and 'href="/chat.css"' in body
+    assert "http://" not in body and "https://" not in body, "the page must work offline"
+
+
+async def test_the_page_script_and_style_sheet_are_served_with_their_types(start_server_process):
+    server = await start_server_process("chat-server")
+    base = page_url(server.url)
+
+    js_status, js_headers, script = await asyncio.to_thread(http_get, base + "chat.js")
+    css_status, css_headers, _ = await asyncio.to_thread(http_get, base + "chat.css")
+
+    assert (js_status, css_status) == (200, 200)
+    assert js_headers["Content-Type"] == "text/javascript; charset=utf-8"
+    assert css_headers["Content-Type"] == "text/css; charset=utf-8"
+    assert "textContent" in script and "innerHTML" not in script
+
+
+async def test_any_other_plain_path_answers_404(start_server_process):
+    server = await start_server_process("chat-server")
+
+    status, _, body = await asyncio.to_thread(http_get, page_url(server.url) + "nope")
+
+    assert status == 404
+    assert "The chat page is at /" in body
+
+
+async def test_websocket_upgrades_on_the_page_url_still_reach_the_chat(start_server_process):
+    server = await start_server_process("chat-server")
+    async with connect(server.url + "/") as alice:
+        await alice.send("Alice")
+        assert await receive(alice) == "[Server]: Welcome, Alice! You are the first one here."
+
+
+async def test_a_page_from_another_site_is_refused_with_403(start_server_process):
+    server = await start_server_process("chat-server")
+
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(server.url, origin=FOREIGN_ORIGIN):
+            pass
+
+    assert refused.value.response.status_code == 403
+    assert b"may not join this chat" in refused.value.response.body
+
+
+async def test_clients_without_origin_and_the_servers_own_page_are_accepted(
+    start_server_process,
+):
+    server = await start_server_process("chat-server")
+    own_page = f"http://127.0.0.1:{server.port}"
+
+    async with connect(server.url) as terminal, connect(server.url, origin=own_page) as browser:
+        await terminal.send("Terminal")
+        await receive(terminal)
+        await browser.send("Browser")
+        assert "Welcome, Browser!" in await receive(browser)
+        assert await receive(terminal) == "[Server]: Browser has joined the chat."
+
+
+async def test_allow_origin_lets_another_site_join(start_server_process):
+    server = await start_server_process("chat-server", "--allow-origin", FOREIGN_ORIGIN)
+    async with connect(server.url, origin=FOREIGN_ORIGIN) as guest:
+        await guest.send("Guest")
+        assert "Welcome, Guest!" in await receive(guest)
+
+
+@pytest.mark.parametrize(
+    ("origin", "host", "allowed"),
+    [
+        (None, "localhost:8765", True),
+        ("http://localhost:8765", "localhost:8765", True),
+        ("http://127.0.0.1:8765", "127.0.0.1:8765", True),
+        ("http://[::1]:8765", "[::1]:8765", True),
+        ("http://192.168.1.20:8765", "192.168.1.20:8765", True),  # A friend on the network.
+        ("http://localhost:9999", "localhost:8765", False),  # Another server on this machine.
+        (FOREIGN_ORIGIN, "localhost:8765", False),
+        # DNS rebinding: a foreign name pointed at 127.0.0.1 makes Origin and Host agree.
+        ("http://evil.example:8765", "evil.example:8765", False),
+        ("null", "localhost:8765", False),  # A sandboxed frame or a file:// page.
+        ("http://localhost:8765", None, False),
+    ],
+)
+def test_origin_policy(origin, host, allowed):
+    assert OriginPolicy("localhost").allows(origin, host) is allowed
+
+
+def test_origin_policy_trusts_the_servers_own_host_name():
+    assert OriginPolicy("mybox.lan").allows("http://mybox.lan:8765", "mybox.lan:8765")
+
+
+async def next_line(server) -> str:
+    """The server's second line of output (the first one carries the ws:// URL)."""
+    async with asyncio.timeout(5):
+        return (await server.process.stdout.readline()).decode()
