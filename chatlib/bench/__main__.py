@@ -1,0 +1,89 @@
+"""``python -m chatlib.bench``: measure how fast each server variant fans messages out.
+
+Prints a table (and with ``--json PATH`` writes every figure) and progress lines on stderr,
+``[3/10] chat, 100 clients, round 1``. ``--quick`` takes under a minute, ``--smallest``
+(for the smoke test) a few seconds; the default run a few minutes.
+"""
+
+import argparse
+import asyncio
+import json
+import platform
+import sys
+from pathlib import Path
+
+import websockets
+
+from chatlib.bench.report import table, with_summary
+from chatlib.bench.sessions import CONFIGURATIONS, BenchSettings, run_benchmark
+
+
+def machine() -> dict:
+    """What the figures were measured on."""
+    model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import os
+
+    return {
+        "cpus": os.cpu_count(),
+        "cpu_model": model,
+        "python": platform.python_version(),
+        "websockets": websockets.__version__,
+        "system": platform.platform(),
+    }
+
+
+def show_progress(done: int, total: int, what: str) -> None:
+    print(f"[{done}/{total}] {what}", file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m chatlib.bench", description=__doc__)
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="10 and 100 clients, short phases")
+    size.add_argument("--smallest", action="store_true", help="10 clients, a few seconds")
+    parser.add_argument("--clients", type=int, nargs="+", help="numbers of receivers")
+    parser.add_argument("--rounds", type=int, help="times every session is repeated")
+    parser.add_argument("--duration", type=float, help="seconds measured in each phase")
+    parser.add_argument("--senders", type=int, help="sending clients (default 1)")
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        choices=[label for label, _, _ in CONFIGURATIONS],
+        help="configurations to run (default: all)",
+    )
+    parser.add_argument("--json", type=Path, help="also write every figure to this file")
+    args = parser.parse_args(argv)
+    if sys.platform != "linux":
+        parser.error("the benchmark reads /proc: it runs on Linux only")
+    settings = (
+        BenchSettings.quick()
+        if args.quick
+        else BenchSettings.smallest()
+        if args.smallest
+        else BenchSettings()
+    )
+    for name in ("clients", "rounds", "duration", "senders"):
+        value = getattr(args, name)
+        if value is not None:
+            setattr(settings, name, tuple(value) if name == "clients" else value)
+    if args.variants:
+        settings.configurations = tuple(args.variants)
+    results = asyncio.run(run_benchmark(settings, show_progress))
+    results["machine"] = machine()
+    results["command"] = "python -m chatlib.bench " + " ".join(argv or sys.argv[1:])
+    print(table(results))
+    if args.json:
+        args.json.write_text(json.dumps(with_summary(results), indent=1))
+        print(f"Every figure: {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

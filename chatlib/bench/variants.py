@@ -1,0 +1,128 @@
+"""The servers the benchmark compares, each run as a process of its own.
+
+Three of them are written here on purpose, as teaching foils, and nowhere else in chatlib:
+
+- ``broadcast``: a bare room that calls ``broadcast()`` and nothing else. No name rules, no
+  limits: the most a websockets server can deliver, the yardstick for the others.
+- ``sequential``: the syllabus' loop, ``for ws in clients: await ws.send(message)`` (over a
+  snapshot, the fix from notebook 03).
+- ``gather``: one task per send, ``await asyncio.gather(*(ws.send(m) for ws in clients))``.
+
+The fourth, ``chat``, is chatlib's own chat server, unchanged except for its flood guard:
+one benchmark sender stands for a whole class talking at once, so it may send without limit.
+Every variant speaks the same protocol: a client's first message is its name; each later
+message goes to every member (the sender too, except in ``chat``).
+
+Run one by hand: ``python -m chatlib.bench.variants chat --port 0 [--compression deflate]``.
+"""
+
+import argparse
+import asyncio
+import contextlib
+
+from websockets.asyncio.server import ServerConnection, broadcast
+
+from chatlib.chat_server import ChatLimits, ChatRoom, ChatServer, serve_options
+from chatlib.serving import run_until_interrupted, serve_until_stopped
+
+# The chat server's limits in the benchmark: no flood guard (see the docstring), and a
+# smaller buffer limit so that a run of a few seconds reaches it when a reader stalls. The
+# default, 1 MiB, cuts the same client the same way, only later.
+BENCH_LIMITS = ChatLimits(flood_messages=10**9, max_buffer=64 * 1024)
+
+
+class BareRoom:
+    """The yardstick: ``broadcast()`` to every member, nothing else."""
+
+    def __init__(self) -> None:
+        self.clients: set[ServerConnection] = set()
+
+    async def handler(self, websocket: ServerConnection) -> None:
+        await websocket.recv()  # The name, as in the chat; unused.
+        self.clients.add(websocket)
+        try:
+            async for message in websocket:
+                self.fan_out(message)
+        except Exception:  # A benchmark server keeps going, whatever a client does.
+            pass
+        finally:
+            self.clients.discard(websocket)
+
+    def fan_out(self, message: str) -> None:
+        broadcast(self.clients, message)
+
+
+class SequentialRoom(BareRoom):
+    """The syllabus' loop: one ``await send`` after the other. One slow reader stalls all."""
+
+    async def handler(self, websocket: ServerConnection) -> None:
+        await websocket.recv()
+        self.clients.add(websocket)
+        try:
+            async for message in websocket:
+                for client in list(self.clients):
+                    # A client that closed meanwhile must not stop the loop.
+                    with contextlib.suppress(Exception):
+                        await client.send(message)
+        except Exception:
+            pass
+        finally:
+            self.clients.discard(websocket)
+
+
+class GatherRoom(BareRoom):
+    """One task per send, all awaited together: concurrent, but one task per recipient."""
+
+    async def handler(self, websocket: ServerConnection) -> None:
+        await websocket.recv()
+        self.clients.add(websocket)
+        try:
+            async for message in websocket:
+                sends = (client.send(message) for client in list(self.clients))
+                await asyncio.gather(*sends, return_exceptions=True)
+        except Exception:
+            pass
+        finally:
+            self.clients.discard(websocket)
+
+
+def make_handler(variant: str):
+    """The connection handler of ``variant``."""
+    if variant == "chat":
+        return ChatServer(ChatRoom(BENCH_LIMITS)).handler
+    rooms = {"broadcast": BareRoom, "sequential": SequentialRoom, "gather": GatherRoom}
+    return rooms[variant]().handler
+
+
+VARIANTS = ("chat", "broadcast", "sequential", "gather")
+
+
+def server_options(variant: str, compression: bool) -> dict:
+    """``serve()`` options: the chat server's own, or the library defaults for the foils."""
+    options = serve_options(BENCH_LIMITS) if variant == "chat" else {}
+    options["compression"] = "deflate" if compression else None
+    return options
+
+
+async def main(variant: str, port: int, compression: bool) -> None:
+    """Serve ``variant`` on 127.0.0.1:``port`` until SIGTERM or Ctrl-C."""
+    await serve_until_stopped(
+        make_handler(variant),
+        "127.0.0.1",
+        port,
+        title=f"Bench {variant}",
+        **server_options(variant, compression),
+    )
+
+
+def cli(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("variant", choices=VARIANTS)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--compression", choices=["none", "deflate"], default="none")
+    args = parser.parse_args(argv)
+    return run_until_interrupted(main(args.variant, args.port, args.compression == "deflate"))
+
+
+if __name__ == "__main__":
+    raise SystemExit(cli())
