@@ -98,13 +98,31 @@ async def watch(
     folder: str | Path | None = None,
     all_hints: bool = False,
     interval: float = POLL_INTERVAL,
+    stop_after: float | None = None,
 ) -> None:
     """Report on an exercise after every save; once it is done, go on with the next one.
 
     Without ``exercise_name``, it starts at the first exercise that is not done. It runs
     until the last exercise is done, or Ctrl-C. A notebook cell can ``await`` it (the
-    kernel's interrupt button stops it).
+    kernel's interrupt button stops it). With ``stop_after``, it also stops after that many
+    seconds: JupyterLab's *Run All* runs every cell, and must not wait forever on this one.
     """
+    try:
+        async with asyncio.timeout(stop_after):
+            await watch_course(exercise_name, folder, all_hints, interval)
+    except TimeoutError:
+        print(f"\nStopped watching after {stop_after:g} s (stop_after={stop_after:g}).")
+    except asyncio.CancelledError:
+        if not in_notebook():
+            raise
+        # The kernel's interrupt button cancels the cell: that is how a learner stops here.
+        print("\nStopped watching.")
+
+
+async def watch_course(
+    exercise_name: str | None, folder: str | Path | None, all_hints: bool, interval: float
+) -> None:
+    """Watch from ``exercise_name`` (or the first unfinished exercise) to the course's end."""
     start = exercise_name or await first_unfinished(folder)
     if start is None:
         print("Every exercise is done: there is nothing left to watch. Well done!")
@@ -112,24 +130,16 @@ async def watch(
     names = list(EXERCISES)
     to_watch = names[names.index(start) :]
     screen = Screen()
-    try:
-        for position, name in enumerate(to_watch):
-            following = to_watch[position + 1] if position + 1 < len(to_watch) else None
-            exercise = EXERCISES[name]
-            after = (
-                f"On to the next exercise: {EXERCISES[following].title}.\n"
-                if following
-                else exercise.next_step
-            )
-            # The first report of a later exercise goes under the congratulation, not over it.
-            await watch_exercise(
-                exercise, folder, all_hints, interval, screen, position == 0, after
-            )
-    except asyncio.CancelledError:
-        if not in_notebook():
-            raise
-        # The kernel's interrupt button cancels the cell: that is how a learner stops here.
-        print("\nStopped watching.")
+    for position, name in enumerate(to_watch):
+        following = to_watch[position + 1] if position + 1 < len(to_watch) else None
+        exercise = EXERCISES[name]
+        after = (
+            f"On to the next exercise: {EXERCISES[following].title}.\n"
+            if following
+            else exercise.next_step
+        )
+        # The first report of a later exercise goes under the congratulation, not over it.
+        await watch_exercise(exercise, folder, all_hints, interval, screen, position == 0, after)
 
 
 async def watch_exercise(
