@@ -68,10 +68,12 @@ class ChatWidget:
     # --- What a person does, through the boxes ------------------------------------------------
 
     def name_submitted(self, change: dict) -> None:
+        """Enter in the name box: join under that name (a widget callback cannot await)."""
         if change["new"].strip() and self.name is None:
             self.in_background(self.join(change["new"]))
 
     def message_submitted(self, change: dict) -> None:
+        """Enter in the input line: send the text, and empty the line for the next one."""
         text = change["new"]
         if text.strip():
             self.input.value = ""  # Observed too, but ignored: it is empty.
@@ -160,11 +162,13 @@ class ChatWidget:
             self.state.value = "disconnected: type your name and Enter to join again"
 
     async def add_line(self, line: str) -> None:
+        """Show a line from the room, and wake up whoever waits for one (``wait_for``)."""
         self.show(line)
         async with self.new_line:
             self.new_line.notify_all()
 
     def show(self, line: str) -> None:
+        """Add ``line`` to the log, as plain text."""
         self.lines.append(line)
         self.messages.append_stdout(line + "\n")
 

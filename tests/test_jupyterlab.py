@@ -33,10 +33,6 @@ from test_notebooks import LESSONS, RAISES, SKIP, expectations, notebook_params,
 
 STARTUP_TIMEOUT = 60  # seconds for JupyterLab to answer
 RUN_ALL_TIMEOUT = 90_000  # milliseconds for Run All to finish a notebook
-# make test has a 5-minute budget: by default only these run in JupyterLab (the first lesson,
-# and the one with the chat widget). CHATLIB_LAB_ALL=1 runs every lesson. Notebook 03 was
-# seen once to stop Run All at cell 32 when the machine was loaded by the rest of the suite.
-DEFAULT_LESSONS = {"01_echo.ipynb", "04_chat_assignment.ipynb"}
 
 
 def free_port() -> int:
@@ -143,19 +139,8 @@ def is_error(output: dict) -> bool:
     )
 
 
-def lesson_params() -> list:
-    params = []
-    for param in notebook_params(LESSONS):
-        (path,) = param.values
-        if path.name not in DEFAULT_LESSONS and not os.environ.get("CHATLIB_LAB_ALL"):
-            reason = f"{path.name}: not in make test's time budget; CHATLIB_LAB_ALL=1 runs it"
-            param = pytest.param(path, id=param.id, marks=pytest.mark.skip(reason=reason))
-        params.append(param)
-    return params
-
-
 @pytest.mark.timeout(150)
-@pytest.mark.parametrize("path", lesson_params())
+@pytest.mark.parametrize("path", notebook_params(LESSONS))
 async def test_run_all_cells_in_jupyterlab(jupyter_lab, path: Path) -> None:
     url, token = jupyter_lab
     notebook = nbformat.read(path, as_version=4)

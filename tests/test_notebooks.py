@@ -5,7 +5,8 @@ glob, so a new notebook is tested as soon as it exists) and for the fixture note
 ``tests/notebooks/``, which exercise each convention even before a lesson uses it:
 
 - it runs top to bottom in a fresh kernel within 60 s, and its cells show what they should;
-- it survives JupyterLab's *Run All*, which sends every cell to the kernel at once;
+- it survives JupyterLab's *Run All*, which sends every cell to the kernel at once (lessons
+  are run in JupyterLab itself by ``test_jupyterlab.py`` where Chromium is installed);
 - a cell that starts a server can be run again (no "address already in use");
 - it is saved clean: no outputs, no execution counts, no widget state.
 
@@ -30,6 +31,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from browser import CHROMIUM
 from jupyter_client import KernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
@@ -59,6 +61,20 @@ def notebook_params(paths: list[Path]) -> list[pytest.param]:
 
 
 RUNNABLE_NOTEBOOKS = notebook_params([*LESSONS, CONVENTIONS_FIXTURE])
+
+
+def run_all_params() -> list[pytest.param]:
+    """The notebooks whose Run All this module tests at the kernel level.
+
+    Where Chromium is installed (always in CI), ``tests/test_jupyterlab.py`` runs each lesson
+    with Run All in JupyterLab itself, which proves more; running them here too would only
+    spend make test's time budget. The fixture notebook is always run here.
+    """
+    if not CHROMIUM.exists():
+        return RUNNABLE_NOTEBOOKS
+    return notebook_params([CONVENTIONS_FIXTURE])
+
+
 ALL_NOTEBOOKS = notebook_params([*LESSONS, *sorted(FIXTURES.glob("*.ipynb"))])
 
 
@@ -325,7 +341,7 @@ def run_all(path: Path, timeout: float = RUN_ALL_TIMEOUT) -> RunAllOutcome:
 
 
 @pytest.mark.timeout(STARTUP_TIMEOUT + RUN_ALL_TIMEOUT + 30)
-@pytest.mark.parametrize("path", RUNNABLE_NOTEBOOKS)
+@pytest.mark.parametrize("path", run_all_params())
 def test_notebook_survives_run_all(path: Path) -> None:
     """Every cell sent at once gets its reply: none hangs, none is aborted, none fails."""
     problems = run_all(path).problems()
