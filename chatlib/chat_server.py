@@ -174,10 +174,17 @@ def message_lines(text: str) -> list[str]:
     of its own, with the sender's name in front. Control characters (tabs, escape sequences
     that move the cursor, carriage returns) become spaces, and blank lines are dropped.
     """
-    visible_lines = (
-        "".join(" " if unicodedata.category(char) == "Cc" else char for char in line).rstrip()
-        for line in text.splitlines()
-    )
+
+    def visible(line: str) -> str:
+        # Every control character is unprintable, so a printable line has none to replace.
+        # isprintable() checks the whole line in C, about ten times faster than asking for
+        # each character's category in Python (profiled: the room's costliest step at 10
+        # clients). Most lines are printable; only the others take the slow path.
+        if line.isprintable():
+            return line
+        return "".join(" " if unicodedata.category(char) == "Cc" else char for char in line)
+
+    visible_lines = (visible(line).rstrip() for line in text.splitlines())
     return [line for line in visible_lines if line.strip()]
 
 

@@ -37,13 +37,18 @@ def test_smallest_benchmark_prints_a_table_and_writes_json_for_every_variant(
     labels = {session["label"] for session in results["sessions"]}
     assert labels == {label for label, _, _ in CONFIGURATIONS}
     for session in results["sessions"]:
-        assert {"paced", "saturating", "stalled"} <= session["phases"].keys()
+        assert {"paced", "saturating", "stalled", "stalled_paced"} <= session["phases"].keys()
+        assert isinstance(session["phases"]["stalled"]["stalled_reader_cut"], bool)
         for phase in session["phases"].values():
             assert {
                 "delivered_per_s",
                 "latency_ms",
                 "server_cpu_us_per_delivery",
                 "server_rss_mib_end",
+                "load_cpu_share",
+                "others_cpu_share",
             } <= phase.keys()
         assert session["idle_kib_per_connection"] is not None
-    assert results["ratios"][0]["clients"] == 10
+    ratio = results["ratios"][0]
+    assert ratio["clients"] == 10
+    assert {"throughput_vs_broadcast", "p99_vs_broadcast", "cpu_vs_broadcast"} <= ratio.keys()

@@ -58,6 +58,11 @@ def main(argv: list[str] | None = None) -> int:
         choices=[label for label, _, _ in CONFIGURATIONS],
         help="configurations to run (default: all)",
     )
+    parser.add_argument(
+        "--no-pin",
+        action="store_true",
+        help="let the scheduler place the server and the load (default: a core each)",
+    )
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     args = parser.parse_args(argv)
     if sys.platform != "linux":
@@ -75,6 +80,7 @@ def main(argv: list[str] | None = None) -> int:
             setattr(settings, name, tuple(value) if name == "clients" else value)
     if args.variants:
         settings.configurations = tuple(args.variants)
+    settings.pin = not args.no_pin
     results = asyncio.run(run_benchmark(settings, show_progress))
     results["machine"] = machine()
     results["command"] = "python -m chatlib.bench " + " ".join(argv or sys.argv[1:])

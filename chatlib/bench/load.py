@@ -173,14 +173,34 @@ class LeanClient(asyncio.Protocol):
     def is_closed(self) -> bool:
         return self.closed.done()
 
-    def stall(self) -> None:
-        """Stop reading, like a client whose user closed the laptop lid."""
+    def stall(self, receive_buffer: int | None = None) -> None:
+        """Stop reading, like a client whose user closed the laptop lid.
+
+        ``receive_buffer`` shrinks the socket's SO_RCVBUF first. Otherwise the kernel goes on
+        accepting megabytes for a reader that stopped (its buffer grew while it read flat
+        out) before the server's own buffer grows at all: a phase of a few seconds would
+        show nothing. The kernel doubles the value asked for.
+        """
         self.stalled = True
+        if self.is_closed:
+            return  # Already cut: nothing left to stall.
+        if receive_buffer is not None:
+            sock = self.transport.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
         self.transport.pause_reading()
 
     def unstall(self) -> None:
+        """Read again, after a ping: if the server cut this connection, it answers at once.
+
+        A server that aborts a connection still owes it the bytes in its kernel buffer; the
+        client would learn of the cut only after reading them all. But data sent to a
+        socket its program has closed earns a reset straight away, and a reset ends the
+        connection for the client on its next read.
+        """
         self.stalled = False
-        self.transport.resume_reading()
+        if not self.is_closed:
+            self.transport.write(frame(0x9, b"back"))
+            self.transport.resume_reading()
 
     def abort(self) -> None:
         if self.transport is not None:

@@ -56,11 +56,16 @@ def summarize(results: dict) -> list[dict]:
                 "saturating_p99_ms": figure("saturating", "latency_ms", "p99"),
                 "server_rss_mib": figure("saturating", "server_rss_mib_end"),
                 "idle_kib_per_connection": median([s["idle_kib_per_connection"] for s in sessions]),
+                "saturating_others_cpu_share": figure("saturating", "others_cpu_share"),
                 "stalled_delivered_per_s": figure("stalled", "delivered_per_s"),
                 "stalled_p99_ms": figure("stalled", "latency_ms", "p99"),
+                "stalled_paced_p99_ms": figure("stalled_paced", "latency_ms", "p99"),
+                # From the stall to its end (the stalled, then the stalled_paced phase).
                 "stalled_rss_growth_mib": median(
                     [
-                        s["phases"]["stalled"]["server_rss_mib_end"]
+                        s["phases"].get("stalled_paced", s["phases"]["stalled"])[
+                            "server_rss_mib_end"
+                        ]
                         - s["phases"]["stalled"]["server_rss_mib_start"]
                         for s in sessions
                         if "stalled" in s["phases"]
@@ -75,11 +80,17 @@ def summarize(results: dict) -> list[dict]:
 
 
 def ratios(results: dict) -> list[dict]:
-    """chat ÷ broadcast, per number of clients, each round on its own, then the median."""
+    """chat ÷ broadcast, per number of clients, each round on its own, then the median.
+
+    ``cpu_vs_broadcast`` compares the server's CPU time per delivery: the steadiest figure
+    on a shared machine, since another program taking a core slows a server down without
+    making each of its deliveries cost more. ``busiest_others`` is the largest share of the
+    CPU that other programs took during those sessions' flat-out phases (in cores).
+    """
     by_key = {(s["label"], s["clients"], s["round"]): s for s in results["sessions"]}
     out = []
     for clients in results["settings"]["clients"]:
-        throughput, p99, stalled_p99 = [], [], []
+        throughput, p99, stalled_p99, cpu, others = [], [], [], [], []
         for round_ in range(results["settings"]["rounds"]):
             chat = by_key.get(("chat", clients, round_))
             bare = by_key.get(("broadcast", clients, round_))
@@ -93,10 +104,17 @@ def ratios(results: dict) -> list[dict]:
                 chat["phases"]["paced"]["latency_ms"]["p99"]
                 / bare["phases"]["paced"]["latency_ms"]["p99"]
             )
-            stalled = chat["phases"].get("stalled")
+            cpu.append(
+                chat["phases"]["saturating"]["server_cpu_us_per_delivery"]
+                / bare["phases"]["saturating"]["server_cpu_us_per_delivery"]
+            )
+            others += [
+                session["phases"]["saturating"]["others_cpu_share"] for session in (chat, bare)
+            ]
+            stalled = chat["phases"].get("stalled_paced")
             if stalled and stalled["latency_ms"]["p99"] is not None:
                 stalled_p99.append(
-                    stalled["latency_ms"]["p99"] / chat["phases"]["saturating"]["latency_ms"]["p99"]
+                    stalled["latency_ms"]["p99"] / chat["phases"]["paced"]["latency_ms"]["p99"]
                 )
         if throughput:
             out.append(
@@ -104,6 +122,8 @@ def ratios(results: dict) -> list[dict]:
                     "clients": clients,
                     "throughput_vs_broadcast": round(median(throughput), 2),
                     "p99_vs_broadcast": round(median(p99), 2),
+                    "cpu_vs_broadcast": round(median(cpu), 2),
+                    "busiest_others": max(others),
                     "stalled_p99_vs_unstalled": (
                         round(median(stalled_p99), 2) if stalled_p99 else None
                     ),
@@ -154,33 +174,53 @@ def table(results: dict) -> str:
     if stalled:
         lines += [
             "",
-            "One reader stalled (flat-out load): what the others get",
-            f"{'variant':>18}  {'clients':>7}  {'msg/s':>9}  {'p99 ms':>8}  "
-            f"{'p99 before':>10}  {'RSS +MiB':>8}  {'stalled reader cut':>18}",
+            "One reader stalled: what the others get (flat out: msg/s, and as a share of msg/s",
+            "before the stall; paced: p99 latency, and before the stall), how much the server",
+            "grew while it lasted, and whether the server cut the stalled reader.",
+            f"{'variant':>18}  {'clients':>7}  {'msg/s':>9}  {'x before':>8}  {'p99 ms':>8}  "
+            f"{'p99 before':>10}  {'RSS +MiB':>8}  {'reader cut':>10}",
         ]
         for row in stalled:
+            share = (
+                row["stalled_delivered_per_s"] / row["delivered_per_s"]
+                if row["delivered_per_s"]
+                else None
+            )
             lines.append(
                 f"{row['variant']:>18}  {row['clients']:>7}  "
-                f"{cell(row['stalled_delivered_per_s'], 9)}  {cell(row['stalled_p99_ms'], 8)}  "
-                f"{cell(row['saturating_p99_ms'], 10)}  {cell(row['stalled_rss_growth_mib'], 8, 2)}"
-                f"  {'yes' if row['stalled_reader_cut'] else 'no':>18}"
+                f"{cell(round(row['stalled_delivered_per_s']), 9)}  {cell(share, 8, 2)}  "
+                f"{cell(row['stalled_paced_p99_ms'], 8, 2)}  {cell(row['paced_p99_ms'], 10, 2)}  "
+                f"{cell(row['stalled_rss_growth_mib'], 8, 2)}  "
+                f"{'yes' if row['stalled_reader_cut'] else 'no':>10}"
             )
+    early = [s for s in results["sessions"] if s.get("receivers_closed_early")]
+    if early:
+        lines += ["", "Warning: receivers closed before any stalled (the load fell behind?):"]
+        lines += [
+            f"  {s['label']}, {s['clients']} clients, round {s['round'] + 1}: "
+            f"{s['receivers_closed_early']}"
+            for s in early
+        ]
     found = ratios(results)
     if found:
         lines += [
             "",
-            "chatlib's chat server ÷ the bare broadcast() room (targets: throughput "
-            ">= 0.9, p99 <= 1.1; stalled p99 <= 1.2x its own)",
+            "chatlib's chat server ÷ the bare broadcast() room, medians of per-round ratios",
+            "(targets: throughput >= 0.9, paced p99 <= 1.1; with a stalled reader, paced p99",
+            "<= 1.2x its own without). CPU per delivery is the steadiest on a shared machine;",
+            "'others' is the most CPU other programs took meanwhile (cores).",
         ]
         for ratio in found:
             stalled_text = (
-                f", stalled p99 x{ratio['stalled_p99_vs_unstalled']}"
+                f", stalled p99 x{ratio['stalled_p99_vs_unstalled']} its own"
                 if ratio["stalled_p99_vs_unstalled"] is not None
                 else ""
             )
             lines.append(
                 f"  {ratio['clients']:>5} clients: throughput x{ratio['throughput_vs_broadcast']},"
-                f" paced p99 x{ratio['p99_vs_broadcast']}{stalled_text}"
+                f" paced p99 x{ratio['p99_vs_broadcast']},"
+                f" CPU/delivery x{ratio['cpu_vs_broadcast']}{stalled_text};"
+                f" others {ratio['busiest_others']}"
             )
     return "\n".join(lines)
 

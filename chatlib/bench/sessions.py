@@ -1,12 +1,13 @@
 """One benchmark session: a server variant, N receivers, and three loads in a row.
 
 A session starts the server in a process of its own, measures its memory before and after N
-idle clients connect, then runs three phases, each bounded in time:
+idle clients connect, then runs its phases, each bounded in time:
 
 - ``paced``: the senders send at a fixed total rate (``paced_deliveries`` per second once
   fanned out), far below the limit: what latency looks like at an ordinary load;
 - ``saturating``: the senders send as fast as the server reads: the most it can deliver;
-- ``stalled``: the same flat-out load while one receiver has stopped reading.
+- ``stalled``: the same flat-out load while one receiver has stopped reading, then
+  ``stalled_paced``: the paced load again, the receiver still stalled.
 
 Sessions of every variant run one after the other for each number of clients, and the whole
 sequence repeats ``rounds`` times: interleaved, so that a noisy moment on the machine hits
@@ -15,12 +16,12 @@ every variant alike and their ratios stay comparable.
 
 import asyncio
 import contextlib
-import signal
+import os
 import statistics
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from chatlib.bench.load import (
     Deliveries,
@@ -30,7 +31,13 @@ from chatlib.bench.load import (
     send_flat_out,
     send_paced,
 )
-from chatlib.bench.measure import LatencySummary, cpu_seconds, rss_bytes
+from chatlib.bench.measure import (
+    TICKS_PER_SECOND,
+    CpuMeter,
+    LatencySummary,
+    cpu_seconds,
+    rss_bytes,
+)
 
 # (label, variant, compression): what the table's rows compare.
 CONFIGURATIONS = (
@@ -42,6 +49,9 @@ CONFIGURATIONS = (
 )
 READ_PAUSE = 0.005  # seconds between two reads of one receiver, under a flat-out load
 WINDOW = 256  # messages in flight under a flat-out load: enough to keep any server busy
+# SO_RCVBUF of the receiver once it stalls (see LeanClient.stall): small, so that within a
+# phase of a few seconds the server's own buffer for it grows, as it would after minutes.
+STALLED_RECEIVE_BUFFER = 4096
 
 
 @dataclass
@@ -54,21 +64,26 @@ class BenchSettings:
     duration: float = 2.0  # seconds measured in each phase
     paced_deliveries: int = 20_000  # deliveries per second in the paced phase
     rounds: int = 3
-    # Sizes that also run the stalled phase. The kernel first holds ~3 MB for a reader that
-    # stopped; at 10 clients each one receives ~4 MB/s flat out, so that fills in a second.
-    stalled_clients: tuple[int, ...] = (10, 100)
-    stalled_duration: float = 3.0
+    # Sizes that also run the stalled phase, and its length: ``stalled_warmup`` seconds for
+    # the stalled reader's buffers to fill (~100 kB; at 500 clients each receiver gets ~60
+    # kB/s flat out), then ``stalled_duration`` seconds measured.
+    stalled_clients: tuple[int, ...] = (10, 100, 500)
+    stalled_warmup: float = 2.0
+    stalled_duration: float = 2.0
     configurations: tuple[str, ...] = tuple(label for label, _, _ in CONFIGURATIONS)
+    # Give the server and the load a core each (see split_cores).
+    pin: bool = True
 
     @classmethod
     def quick(cls) -> "BenchSettings":
         return cls(
             clients=(10, 100),
             warmup=0.1,
-            duration=0.4,
+            duration=0.3,
             rounds=1,
             stalled_clients=(10,),
-            stalled_duration=1.0,
+            stalled_warmup=0.3,
+            stalled_duration=0.4,
         )
 
     @classmethod
@@ -76,10 +91,11 @@ class BenchSettings:
         return cls(
             clients=(10,),
             warmup=0.1,
-            duration=0.3,
+            duration=0.2,
             rounds=1,
             stalled_clients=(10,),
-            stalled_duration=0.3,
+            stalled_warmup=0.2,
+            stalled_duration=0.2,
         )
 
 
@@ -91,6 +107,8 @@ class Phase:
     latency_ms: LatencySummary
     server_cpu_share: float  # CPU seconds per second: 1.0 is one core, fully busy
     server_cpu_us_per_delivery: float | None
+    load_cpu_share: float  # the benchmark's clients: near 1.0, they set the pace
+    others_cpu_share: float  # the rest of the machine: high means a noisy phase
     server_rss_mib_start: float
     server_rss_mib_end: float
     messages_sent: int
@@ -108,14 +126,18 @@ class Session:
     round: int
     idle_kib_per_connection: float
     phases: dict[str, Phase] = field(default_factory=dict)
+    # Receivers closed before any stalled: should be 0. The chat server cuts a receiver of
+    # the load that falls max_buffer behind, as when another program takes the load's core.
+    receivers_closed_early: int = 0
 
 
 class ServerProcess:
     """A variant's server, started as ``python -m chatlib.bench.variants``."""
 
-    def __init__(self, variant: str, compression: bool) -> None:
+    def __init__(self, variant: str, compression: bool, cpus: set[int] | None = None) -> None:
         self.args = [sys.executable, "-m", "chatlib.bench.variants", variant]
         self.args += ["--compression", "deflate" if compression else "none"]
+        self.cpus = cpus
         self.process: asyncio.subprocess.Process | None = None
         self.port = 0
 
@@ -128,33 +150,37 @@ class ServerProcess:
         )
         line = await asyncio.wait_for(self.process.stdout.readline(), 15)
         self.port = int(line.decode().rsplit(":", 1)[1].split()[0])
+        if self.cpus is not None:
+            os.sched_setaffinity(self.pid, self.cpus)
 
     @property
     def pid(self) -> int:
         return self.process.pid
 
     async def stop(self) -> None:
-        """SIGTERM, then SIGKILL after 5 s: the server never outlives its session."""
+        """Kill the server: it never outlives its session.
+
+        SIGKILL rather than a graceful SIGTERM: a benchmark server has nothing to save, and
+        one that a stalled reader froze would wait out its close timeout first.
+        """
         if self.process is None or self.process.returncode is not None:
             return
         with contextlib.suppress(ProcessLookupError):
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(self.process.wait(), 5)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                self.process.kill()
-            await self.process.wait()
+            self.process.kill()
+        await asyncio.wait_for(self.process.wait(), 10)
 
 
 async def wait_until_quiet(pid: int, limit: float = 15.0) -> None:
-    """Wait until the server uses less than 10% of a core (joins announced, buffers drained)."""
+    """Wait until the server is about idle (joins announced, buffers drained).
+
+    "About idle": less than one clock tick (10 ms) of CPU time in 50 ms.
+    """
     deadline = time.monotonic() + limit
     before = cpu_seconds(pid)
     while time.monotonic() < deadline:
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.05)
         now = cpu_seconds(pid)
-        if now - before < 0.011:
+        if now - before < 0.5 / TICKS_PER_SECOND:
             return
         before = now
 
@@ -171,6 +197,7 @@ async def run_phase(
     rate: float | None,
     probe: LeanClient,
     duration: float | None = None,
+    warmup: float | None = None,
 ) -> Phase:
     """Send for warmup + duration seconds (at ``rate`` messages/s, or flat out if ``None``)."""
     stop = asyncio.Event()
@@ -185,22 +212,24 @@ async def run_phase(
         share = rate / len(senders)
         tasks = [asyncio.create_task(send_paced(sender, share, stop)) for sender in senders]
     rss_start = rss_bytes(server.pid)
-    await asyncio.sleep(settings.warmup)
+    await asyncio.sleep(settings.warmup if warmup is None else warmup)
     deliveries.reset()
-    cpu_start, started = cpu_seconds(server.pid), time.monotonic()
+    meter = CpuMeter(server.pid)
     deliveries.recording = True
     await asyncio.sleep(duration or settings.duration)
     deliveries.recording = False
-    elapsed, cpu = time.monotonic() - started, cpu_seconds(server.pid) - cpu_start
+    cpu = meter.stop()
     stop.set()
     sent = sum(await asyncio.gather(*tasks))
     phase = Phase(
-        delivered_per_s=round(deliveries.count / elapsed),
+        delivered_per_s=round(deliveries.count / cpu.elapsed),
         latency_ms=LatencySummary.of(deliveries.latencies),
-        server_cpu_share=round(cpu / elapsed, 2),
+        server_cpu_share=cpu.server,
         server_cpu_us_per_delivery=(
-            round(cpu / deliveries.count * 1e6, 2) if deliveries.count else None
+            round(cpu.server_seconds / deliveries.count * 1e6, 2) if deliveries.count else None
         ),
+        load_cpu_share=cpu.load,
+        others_cpu_share=cpu.others,
         server_rss_mib_start=mib(rss_start),
         server_rss_mib_end=mib(rss_bytes(server.pid)),
         messages_sent=sent,
@@ -216,9 +245,10 @@ async def run_session(
     clients: int,
     round_: int,
     settings: BenchSettings,
+    server_cpus: set[int] | None = None,
 ) -> Session:
-    """Start the server, measure idle memory, run the phases, stop everything."""
-    server = ServerProcess(variant, compression)
+    """Start the server (on ``server_cpus``), measure idle memory, run the phases, stop."""
+    server = ServerProcess(variant, compression, server_cpus)
     deliveries = Deliveries()
     connections: list[LeanClient] = []
     try:
@@ -242,16 +272,28 @@ async def run_session(
         phases = session.phases
         phases["paced"] = await run_phase(server, senders, deliveries, settings, rate, probe)
         phases["saturating"] = await run_phase(server, senders, deliveries, settings, None, probe)
+        session.receivers_closed_early = sum(c.is_closed for c in connections[:clients])
         if clients in settings.stalled_clients:
-            stalling.stall()
+            stalling.stall(STALLED_RECEIVE_BUFFER)
             phase = await run_phase(
-                server, senders, deliveries, settings, None, probe, settings.stalled_duration
+                server,
+                senders,
+                deliveries,
+                settings,
+                None,
+                probe,
+                settings.stalled_duration,
+                settings.stalled_warmup,
+            )
+            phases["stalled"] = phase
+            # Still stalled, at the paced load: the others' latency, to compare with "paced".
+            phases["stalled_paced"] = await run_phase(
+                server, senders, deliveries, settings, rate, probe
             )
             stalling.unstall()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(stalling.closed), 0.5)
+                await asyncio.wait_for(asyncio.shield(stalling.closed), 0.3)
             phase.stalled_reader_cut = stalling.is_closed
-            session.phases["stalled"] = phase
         return session
     finally:
         for connection in connections:
@@ -260,29 +302,65 @@ async def run_session(
 
 
 def plan(settings: BenchSettings) -> list[tuple[int, int, str, str, bool]]:
-    """Every session to run, in order: (round, clients, label, variant, compression)."""
+    """Every session to run, in order: (round, clients, label, variant, compression).
+
+    Odd rounds run the configurations in reverse order (chat, broadcast, ..., then ...,
+    broadcast, chat): a load on the machine that slowly rises or falls then favours no variant.
+    """
     chosen = [c for c in CONFIGURATIONS if c[0] in settings.configurations]
     return [
         (round_, clients, label, variant, compression)
         for round_ in range(settings.rounds)
         for clients in settings.clients
-        for label, variant, compression in chosen
+        for label, variant, compression in (chosen[::-1] if round_ % 2 else chosen)
     ]
+
+
+def split_cores() -> tuple[set[int], set[int]] | None:
+    """A core for the load and another for the server; ``None`` with fewer than two.
+
+    Left to the scheduler, the server and the load sometimes share a core for a while, and
+    the latencies of that session double: measured, p50 0.66 ms free, 0.41 ms pinned, for the
+    bare room at 100 clients. Other programs may still use either core.
+    """
+    available = sorted(os.sched_getaffinity(0))
+    if len(available) < 2:
+        return None
+    return {available[0]}, {available[-1]}
 
 
 async def run_benchmark(
     settings: BenchSettings, progress: Callable[[int, int, str], None] | None = None
 ) -> dict:
-    """Run every session; return the results as a JSON-ready dict (see ``report``)."""
-    sessions = []
-    steps = plan(settings)
-    for index, (round_, clients, label, variant, compression) in enumerate(steps):
+    """Run every session; return the results as a JSON-ready dict (see ``report``).
+
+    A first, shorter session is run and thrown away: the first session of a run was always
+    the slowest (paced p99 about twice the others', whichever variant came first), as the
+    load's code, memory and sockets warmed up.
+    """
+    cores = split_cores() if settings.pin else None
+    every_cpu = os.sched_getaffinity(0)
+    load_cpus, server_cpus = cores if cores is not None else (every_cpu, None)
+    os.sched_setaffinity(0, load_cpus)
+    try:
+        sessions = []
+        steps = plan(settings)
+        _, clients, label, variant, compression = steps[0]
         if progress is not None:
-            progress(index, len(steps), f"{label}, {clients} clients, round {round_ + 1}")
-        session = await run_session(label, variant, compression, clients, round_, settings)
-        sessions.append(asdict(session))
-    if progress is not None:
-        progress(len(steps), len(steps), "done")
+            progress(0, len(steps), f"warming up: {label}, {clients} clients")
+        warm_up = replace(settings, warmup=0.1, duration=0.3, stalled_clients=())
+        await run_session(label, variant, compression, clients, -1, warm_up, server_cpus)
+        for index, (round_, clients, label, variant, compression) in enumerate(steps):
+            if progress is not None:
+                progress(index, len(steps), f"{label}, {clients} clients, round {round_ + 1}")
+            session = await run_session(
+                label, variant, compression, clients, round_, settings, server_cpus
+            )
+            sessions.append(asdict(session))
+        if progress is not None:
+            progress(len(steps), len(steps), "done")
+    finally:
+        os.sched_setaffinity(0, every_cpu)
     return {"settings": asdict(settings), "sessions": sessions}
 
 

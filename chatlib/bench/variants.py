@@ -19,11 +19,19 @@ Run one by hand: ``python -m chatlib.bench.variants chat --port 0 [--compression
 import argparse
 import asyncio
 import contextlib
+import socket
 
 from websockets.asyncio.server import ServerConnection, broadcast
 
 from chatlib.chat_server import ChatLimits, ChatRoom, ChatServer, serve_options
 from chatlib.serving import run_until_interrupted, serve_until_stopped
+
+# The kernel's send buffer of every connection, the same for every variant. Left to itself,
+# Linux grows it up to 4 MiB per connection on 127.0.0.1, so that a reader that stops hides
+# megabytes in the kernel before any server sees its own buffer grow: seconds or minutes in
+# which no variant shows what a stalled reader does to it. (Over a real network a slow link
+# fills the buffers sooner.) Readers that keep up never fill it, so the figures do not move.
+SEND_BUFFER = 16 * 1024
 
 # The chat server's limits in the benchmark: no flood guard (see the docstring), and a
 # smaller buffer limit so that a run of a few seconds reaches it when a reader stalls. The
@@ -87,11 +95,19 @@ class GatherRoom(BareRoom):
 
 
 def make_handler(variant: str):
-    """The connection handler of ``variant``."""
+    """The connection handler of ``variant``, with the benchmark's kernel send buffer."""
     if variant == "chat":
-        return ChatServer(ChatRoom(BENCH_LIMITS)).handler
-    rooms = {"broadcast": BareRoom, "sequential": SequentialRoom, "gather": GatherRoom}
-    return rooms[variant]().handler
+        handler = ChatServer(ChatRoom(BENCH_LIMITS)).handler
+    else:
+        rooms = {"broadcast": BareRoom, "sequential": SequentialRoom, "gather": GatherRoom}
+        handler = rooms[variant]().handler
+
+    async def handler_with_send_buffer(websocket: ServerConnection) -> None:
+        sock = websocket.transport.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
+        await handler(websocket)
+
+    return handler_with_send_buffer
 
 
 VARIANTS = ("chat", "broadcast", "sequential", "gather")
