@@ -151,19 +151,20 @@ def too_long_notice(text: str, limit: int) -> str:
     return f"Your message has {len(text):,} characters; the limit is {limit:,}. It was not sent."
 
 
-def same_name(first: str, second: str) -> bool:
-    """True when two names would look the same in the chat.
+def name_identity(name: str) -> str:
+    """What two names must share to look the same in the chat: equal identities clash.
 
     Case is ignored, and so are compatibility forms: NFKC turns "Server" written in
     fullwidth letters (U+FF33...) into plain "Server". Letters that merely look alike across
     alphabets, like the Cyrillic DZE (U+0405) for "S", are not caught: that needs Unicode's
     confusables table.
     """
+    return unicodedata.normalize("NFKC", name).casefold()
 
-    def key(name: str) -> str:
-        return unicodedata.normalize("NFKC", name).casefold()
 
-    return key(first) == key(second)
+def same_name(first: str, second: str) -> bool:
+    """True when two names would look the same in the chat (see :func:`name_identity`)."""
+    return name_identity(first) == name_identity(second)
 
 
 def message_lines(text: str) -> list[str]:
@@ -215,9 +216,27 @@ class ChatRoom:
         """The members' names, in the order they joined."""
         return list(self.members)
 
+    async def claim_name(self, name: str) -> str | None:
+        """Return why ``name`` cannot be used here, or ``None`` when it is now this client's.
+
+        In one process this is only a check, and it never waits, so no other client can take
+        the same name before ``join()``. A room shared by several processes
+        (:mod:`chatlib.shared_room`) reserves the name in Redis, which takes a round trip.
+        """
+        return name_problem(name, self.names())
+
+    async def claims_answered(self) -> None:
+        """Return once every name claimed so far is accepted or refused.
+
+        A newcomer whose name reached the server before a message should hear that message,
+        as the order of arrival says. In one process a claim never waits, so there is never
+        one to wait for; a shared room holds messages while a claim is on its way to Redis.
+        """
+
     def join(self, name: str, websocket: ServerConnection) -> Member:
         """Add a member, welcome it, and tell everyone else it arrived."""
         others = list(self.members.values())
+        here = self.names()  # Whom the welcome names: everyone in the room, before this one.
         limits = self.limits
         member = Member(
             name,
@@ -226,7 +245,7 @@ class ChatRoom:
         )
         self.members[name] = member
         log.info("%s joined the chat (%d in the room).", name, len(self.members))
-        self.tell(websocket, welcome_text(name, [other.name for other in others]))
+        self.tell(websocket, welcome_text(name, here))
         self.deliver(others, server_line(f"{name} has joined the chat."))
         return member
 
@@ -341,6 +360,8 @@ class ChatServer:
         member = self.room.join(name, websocket)
         try:
             async for message in websocket:
+                # A newcomer whose name arrived first must hear this message too.
+                await self.room.claims_answered()
                 self.room.receive(member, message)
         except ConnectionClosedError:
             pass  # Dropped, reset, or cut by the room: departure_reason() tells which.
@@ -371,10 +392,10 @@ class ChatServer:
             # NFC: "Zoë" typed as "Zoe" + a combining accent becomes the one-letter "ë", so it
             # matches the name pattern and compares equal to the other spelling.
             name = unicodedata.normalize("NFC", message.strip())
-            problem = name_problem(name, self.room.names())
+            problem = await self.room.claim_name(name)
             if problem is None:
-                # No ``await`` between this check and ``join()``: no other client can take
-                # the same name in between.
+                # Nothing else waits between this claim and ``join()``: no other client can
+                # take the same name in between.
                 return name
             self.room.tell(websocket, problem)
         return None
@@ -403,20 +424,46 @@ async def main(
     port: int,
     limits: ChatLimits | None = None,
     allowed_origins: Iterable[str] = (),
+    redis_url: str | None = None,
+    redis_expiry: float | None = None,
 ) -> None:
     """Run a chat server on ``host:port`` until Ctrl-C or SIGTERM.
 
     Browsers get the chat page at ``http://host:port/``; pages of other sites may connect only
     when their origin is in ``allowed_origins``.
+
+    With ``redis_url``, the room is shared with every other server started with the same URL
+    (see :mod:`chatlib.shared_room`); Redis must answer before the server starts listening,
+    else :class:`~chatlib.shared_room.RedisUnavailable` says why in one line.
+    ``redis_expiry`` is how long a crashed server's members take to be announced gone.
     """
     limits = limits if limits is not None else ChatLimits()
-    server = ChatServer(ChatRoom(limits))
+    room = ChatRoom(limits) if redis_url is None else shared_room(redis_url, limits, redis_expiry)
+    if redis_url is not None:
+        await room.open()
     origins = OriginPolicy(host, frozenset(allowed_origins))
-    await serve_until_stopped(
-        server.handler,
-        host,
-        port,
-        title="Chat server",
-        page="Chat page",
-        **serve_options(limits, origins),
-    )
+    try:
+        await serve_until_stopped(
+            ChatServer(room).handler,
+            host,
+            port,
+            title="Chat server",
+            page="Chat page",
+            **serve_options(limits, origins),
+        )
+    finally:
+        # Every member has left by now; a shared room publishes their departures, then
+        # disconnects from Redis.
+        if redis_url is not None:
+            await room.close()
+
+
+# Seconds after which a silent server of a shared room counts as gone (see shared_room).
+DEFAULT_REDIS_EXPIRY = 6.0
+
+
+def shared_room(redis_url: str, limits: ChatLimits, expiry: float | None) -> ChatRoom:
+    """A room shared through Redis, imported only when asked for (the client takes 0.1 s)."""
+    from chatlib.shared_room import SharedRoom
+
+    return SharedRoom(redis_url, limits, expiry if expiry is not None else DEFAULT_REDIS_EXPIRY)

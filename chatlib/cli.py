@@ -52,7 +52,18 @@ def chat_server_main() -> ServerMain:
 
     async def run(args: argparse.Namespace) -> None:
         limits = ChatLimits(**{f.name: getattr(args, f.name) for f in fields(ChatLimits)})
-        await main(args.host, args.port, limits, args.allow_origin)
+        options = (args.host, args.port, limits, args.allow_origin, args.redis, args.redis_expiry)
+        if args.redis is None:
+            await main(*options)
+            return
+        from chatlib.shared_room import RedisUnavailable  # Loads the Redis client.
+
+        try:
+            await main(*options)
+        except RedisUnavailable as error:
+            # Redis unreachable at start-up: one line that says what to do, exit status 1.
+            print(f"Cannot start the chat server: {error}", file=sys.stderr)
+            raise SystemExit(1) from None
 
     return run
 
@@ -84,6 +95,27 @@ def add_chat_limits(parser: argparse.ArgumentParser) -> None:
             metavar="N",
             help=f"{limit.metadata['help']} (default: {limit.default})",
         )
+
+
+def add_sharing_options(parser: argparse.ArgumentParser) -> None:
+    """``--redis URL``: share one room between several chat servers (see README, Scaling out)."""
+    from chatlib.chat_server import DEFAULT_REDIS_EXPIRY
+
+    sharing = parser.add_argument_group("one room across several servers")
+    sharing.add_argument(
+        "--redis",
+        metavar="URL",
+        help="share the room with every chat server started with the same Redis URL, e.g."
+        " redis://127.0.0.1:6379/0 (default: this server's room is its own)",
+    )
+    sharing.add_argument(
+        "--redis-expiry",
+        type=float,
+        default=DEFAULT_REDIS_EXPIRY,
+        metavar="SECONDS",
+        help="with --redis: after this long without a word from a server (a crash), its"
+        f" members are announced gone and their names are free (default: {DEFAULT_REDIS_EXPIRY:g})",
+    )
 
 
 def run_echo_client(args: argparse.Namespace) -> int:
@@ -179,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
                 " the chat; may be repeated (default: only this server's own page, and"
                 " clients that are not browsers)",
             )
+            add_sharing_options(server)
             add_chat_limits(server)
         server.set_defaults(run=run_server)
 

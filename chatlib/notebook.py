@@ -18,9 +18,12 @@ import asyncio
 import html
 import inspect
 import re
+import shutil
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -160,6 +163,28 @@ async def start_program(*args: str, port: int | None = None) -> BackgroundProgra
         handle.port = int(handle.url.rsplit(":", 1)[1])
         print(f"Started {' '.join(args)}: listening on {handle.url}")
     _started[handle.port if handle.port is not None else args] = handle
+    return handle
+
+
+async def start_redis(port: int = 6379) -> BackgroundProgram | None:
+    """Run ``redis-server`` on ``localhost:port`` in the background; ``None`` if not installed.
+
+    It keeps nothing on disk (``--save ''``), so stopping it forgets everything, as a crashed
+    Redis would. Whatever this kernel started before on that port is stopped first.
+    """
+    binary = shutil.which("redis-server")
+    if binary is None:
+        print("No redis-server on this machine (apt-get install redis-server): skipping.")
+        return None
+    await stop_port(port)
+    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly"]
+    running = await RunningProgram.start([*command, "no"], cwd=Path(tempfile.gettempdir()))
+    handle = BackgroundProgram(("redis-server",), running, f"redis://127.0.0.1:{port}/0", port)
+    if await running.stdout.wait_for("Ready to accept connections", 10) is None:
+        await running.stop()
+        raise RuntimeError(f"redis-server did not start:\n{running.stdout.text()}")
+    _started[port] = handle
+    print(f"Redis listening on {handle.url}")
     return handle
 
 
