@@ -95,6 +95,15 @@ end
 return 0
 """
 
+# Free a name only if this process still holds it: after a long loss of the link, the name
+# may have expired and been reserved by another process, whose reservation must stay.
+RELEASE_IF_MINE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+    return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
+
 LINK_LOST = (
     "The link to the other chat servers is lost: for now, your messages reach only the people"
     " on this server. Reconnecting..."
@@ -327,7 +336,8 @@ class SharedRoom(ChatRoom):
         """Leave locally, free the name, and tell the other processes (in that order)."""
         super().leave(member, reason)
         if self.linked:
-            self.send(("DEL", name_key(member.name)), counted=False)
+            release = (RELEASE_IF_MINE, 1, name_key(member.name), self.process_id)
+            self.send(("EVAL", *release), counted=False)
         self.publish("leave", name=member.name)
 
     # --- Talking to Redis: one ordered pipe ---------------------------------------------------
