@@ -207,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
                 action="append",
                 default=[],
                 metavar="ORIGIN",
-                help="also let web pages from ORIGIN (e.g. https://course.example.org) join"
+                help="also let web pages from ORIGIN (e.g. http://localhost:3000) join"
                 " the chat; may be repeated (default: only this server's own page, and"
                 " clients that are not browsers)",
             )

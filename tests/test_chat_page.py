@@ -16,7 +16,7 @@ from websockets.exceptions import InvalidStatus
 from chatlib.serving import page_url
 from chatlib.web import OriginPolicy
 
-FOREIGN_ORIGIN = "http://evil.example"  # A made-up site; nothing is ever sent there.
+FOREIGN_ORIGIN = "http://attacker.invalid"  # .invalid never resolves: nothing is sent there.
 
 
 def http_get(url: str) -> tuple[int, dict[str, str], str]:
@@ -109,11 +109,11 @@ async def test_allow_origin_lets_another_site_join(start_server_process):
         ("http://localhost:8765", "localhost:8765", True),
         ("http://127.0.0.1:8765", "127.0.0.1:8765", True),
         ("http://[::1]:8765", "[::1]:8765", True),
-        ("http://192.168.1.20:8765", "192.168.1.20:8765", True),  # A friend on the network.
+        ("http://127.0.0.2:8765", "127.0.0.2:8765", True),  # Any IP address the page came from.
         ("http://localhost:9999", "localhost:8765", False),  # Another server on this machine.
         (FOREIGN_ORIGIN, "localhost:8765", False),
         # DNS rebinding: a foreign name pointed at 127.0.0.1 makes Origin and Host agree.
-        ("http://evil.example:8765", "evil.example:8765", False),
+        ("http://attacker.invalid:8765", "attacker.invalid:8765", False),
         ("null", "localhost:8765", False),  # A sandboxed frame or a file:// page.
         ("http://localhost:8765", None, False),
     ],
@@ -123,7 +123,7 @@ def test_origin_policy(origin, host, allowed):
 
 
 def test_origin_policy_trusts_the_servers_own_host_name():
-    assert OriginPolicy("mybox.lan").allows("http://mybox.lan:8765", "mybox.lan:8765")
+    assert OriginPolicy("mybox.invalid").allows("http://mybox.invalid:8765", "mybox.invalid:8765")
 
 
 async def next_line(server) -> str:

@@ -90,7 +90,7 @@ class OriginPolicy:
       address, or the server's ``--host``. Checking the name too defeats "DNS rebinding", a
       foreign site whose name is made to point at 127.0.0.1.
     - ``allowed``: more origins, exactly as a browser writes them
-      (``https://course.example.org``), given with ``--allow-origin``.
+      (``http://localhost:3000``), given with ``--allow-origin``.
     """
 
     server_host: str = "localhost"
