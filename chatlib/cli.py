@@ -82,6 +82,26 @@ def run_server(args: argparse.Namespace) -> int:
     return run_until_interrupted(server_main(args))
 
 
+def above_zero(kind: type) -> Callable[[str], Any]:
+    """An argparse ``type``: a number of ``kind`` greater than zero.
+
+    A limit of 0 or -5 would make no sense (a line of at most -5 characters?) and could
+    stop the server in odd ways later; argparse turns the error into one usage line now.
+    """
+
+    def convert(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            what = "a whole number" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"{text} is not above zero")
+        return value
+
+    return convert
+
+
 def add_chat_limits(parser: argparse.ArgumentParser) -> None:
     """One option per field of ChatLimits: ``max_line`` becomes ``--max-line``."""
     from chatlib.chat_server import ChatLimits
@@ -90,7 +110,7 @@ def add_chat_limits(parser: argparse.ArgumentParser) -> None:
     for limit in fields(ChatLimits):
         limits.add_argument(
             "--" + limit.name.replace("_", "-"),
-            type=type(limit.default),
+            type=above_zero(type(limit.default)),
             default=limit.default,
             metavar="N",
             help=f"{limit.metadata['help']} (default: {limit.default})",
@@ -110,7 +130,7 @@ def add_sharing_options(parser: argparse.ArgumentParser) -> None:
     )
     sharing.add_argument(
         "--redis-expiry",
-        type=float,
+        type=above_zero(float),
         default=DEFAULT_REDIS_EXPIRY,
         metavar="SECONDS",
         help="with --redis: after this long without a word from a server (a crash), its"

@@ -116,3 +116,21 @@ def test_port_already_in_use_is_explained_without_a_traceback_and_exits_1(progra
     error = result.stderr.splitlines()[0]
     assert "already in use" in error
     assert str(port) in error
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--max-line", "0"),
+        ("--flood-window", "-2"),
+        ("--max-buffer", "lots"),
+        ("--redis-expiry", "0"),
+    ],
+)
+def test_a_limit_that_makes_no_sense_is_refused_in_one_line(option, value):
+    result = run_chatlib("chat-server", "--port", "0", option, value)
+
+    assert result.returncode == 2  # argparse's status for a usage error
+    assert "Traceback" not in result.stderr
+    problem = "'lots' is not a whole number" if value == "lots" else f"{value} is not above zero"
+    assert result.stderr.splitlines()[-1].endswith(f"argument {option}: {problem}")
