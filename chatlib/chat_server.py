@@ -116,6 +116,16 @@ def server_line(text: str) -> str:
     return chat_line(SERVER_NAME, text)
 
 
+def arrival_line(name: str) -> str:
+    """What the others read when ``name`` joins."""
+    return server_line(f"{name} has joined the chat.")
+
+
+def departure_line(name: str) -> str:
+    """What the others read when ``name`` leaves, however it left."""
+    return server_line(f"{name} has left the chat.")
+
+
 def welcome_text(name: str, others: list[str]) -> str:
     """The newcomer's welcome, which says who is already here."""
     if not others:
@@ -246,7 +256,7 @@ class ChatRoom:
         self.members[name] = member
         log.info("%s joined the chat (%d in the room).", name, len(self.members))
         self.tell(websocket, welcome_text(name, here))
-        self.deliver(others, server_line(f"{name} has joined the chat."))
+        self.deliver(others, arrival_line(name))
         return member
 
     def receive(self, member: Member, message: str | bytes) -> None:
@@ -277,7 +287,7 @@ class ChatRoom:
         """Remove a member and tell the others it has gone."""
         del self.members[member.name]
         log.info("%s left the chat (%s; %d in the room).", member.name, reason, len(self.members))
-        self.deliver(self.members.values(), server_line(f"{member.name} has left the chat."))
+        self.deliver(self.members.values(), departure_line(member.name))
 
     def tell(self, websocket: ServerConnection, text: str) -> None:
         """Send a server notice to one client only."""

@@ -18,7 +18,6 @@ import asyncio
 import html
 import inspect
 import re
-import shutil
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -31,6 +30,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from chatlib.checks.participants import Participant
 from chatlib.checks.programs import REPOSITORY, RunningProgram
 from chatlib.checks.report import report_on_exercise, report_on_handler
+from chatlib.redis_process import redis_binary, redis_command
 from chatlib.serving import close_within, server_url
 
 LISTENING_LINE = r"ws://[^\s]+:\d+"
@@ -172,13 +172,13 @@ async def start_redis(port: int = 6379) -> BackgroundProgram | None:
     It keeps nothing on disk (``--save ''``), so stopping it forgets everything, as a crashed
     Redis would. Whatever this kernel started before on that port is stopped first.
     """
-    binary = shutil.which("redis-server")
+    binary = redis_binary()
     if binary is None:
         print("No redis-server on this machine (apt-get install redis-server): skipping.")
         return None
     await stop_port(port)
-    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly"]
-    running = await RunningProgram.start([*command, "no"], cwd=Path(tempfile.gettempdir()))
+    folder = Path(tempfile.gettempdir())
+    running = await RunningProgram.start(redis_command(binary, port, folder), cwd=folder)
     handle = BackgroundProgram(("redis-server",), running, f"redis://127.0.0.1:{port}/0", port)
     if await running.stdout.wait_for("Ready to accept connections", 10) is None:
         await running.stop()

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -50,6 +51,13 @@ class LoggedConnection(ServerConnection):
         """The client's address as host:port, for the log."""
         address = self.remote_address
         return f"{address[0]}:{address[1]}" if address else "A client"
+
+
+def free_port() -> int:
+    """A port of 127.0.0.1 where nothing listens right now: the system just handed it out."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def server_url(server: Server, host: str) -> str:

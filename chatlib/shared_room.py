@@ -71,7 +71,9 @@ from chatlib.chat_server import (
     ChatLimits,
     ChatRoom,
     Member,
+    arrival_line,
     chat_line,
+    departure_line,
     message_lines,
     name_identity,
     name_problem,
@@ -530,12 +532,12 @@ class SharedRoom(ChatRoom):
     def arrived(self, other: OtherProcess, name: str) -> None:
         """A member joined on another process: note it and tell the members here."""
         other.names[name] = None
-        self.announce(server_line(f"{name} has joined the chat."), arrival=name)
+        self.announce(arrival_line(name), arrival=name)
 
     def departed(self, other: OtherProcess, name: str) -> None:
         """A member left another process: forget it and tell the members here."""
         if other.names.pop(name, "absent") is None:
-            self.announce(server_line(f"{name} has left the chat."))
+            self.announce(departure_line(name))
 
     def take_roll(self, other: OtherProcess, names: list[str]) -> None:
         """Bring our copy of another process's members up to date, announcing any change.
@@ -592,8 +594,7 @@ class SharedRoom(ChatRoom):
                     ", ".join(gone) or "none",
                 )
                 for name in gone:
-                    line = server_line(f"{name} has left the chat.")
-                    self.announce(line)
+                    self.departed(other, name)
 
     async def claim_names_again(self) -> None:
         """After an outage, reserve our members' names again (a restarted Redis lost them)."""

@@ -3,13 +3,14 @@
 Skipped when Chromium is not installed, except in CI (see ``tests/browser.py``).
 """
 
-import asyncio
+import re
 import signal
 import sys
 
 import pytest
 from browser import SCREENSHOTS, chromium, evidence_on_failure, literal
 from conftest import ROOT
+from playwright.async_api import expect
 
 from chatlib.checks.programs import RunningProgram
 from chatlib.serving import page_url
@@ -41,15 +42,11 @@ async def say(page, text: str) -> None:
 
 async def expect_line(page, text: str) -> None:
     """Wait until the page's message log has a line containing ``text``."""
-    from playwright.async_api import expect
-
     await expect(page.locator("#log li", has_text=literal(text)).first).to_be_visible()
 
 
 async def expect_state(page, state: str, timeout: float = TIMEOUT) -> None:
     """Wait until the page shows the connection state ``state``."""
-    from playwright.async_api import expect
-
     await expect(page.locator("#state")).to_have_attribute("data-state", state, timeout=timeout)
 
 
@@ -61,8 +58,6 @@ async def terminal_client(url: str, name: str) -> RunningProgram:
 
 async def terminal_sees(terminal: RunningProgram, text: str) -> None:
     """Wait until the terminal client printed a line containing ``text``."""
-    import re
-
     found = await terminal.stdout.wait_for(re.escape(text), 10)
     assert found, f"the terminal should show {text!r}; it showed:\n{terminal.stdout.text()}"
 
@@ -129,8 +124,6 @@ async def test_a_name_refused_by_the_server_is_explained_on_the_page(start_serve
         await page.get_by_label("Your name").fill("ann")
         await page.get_by_label("Your name").press("Enter")
 
-        from playwright.async_api import expect
-
         error = page.locator("#name-error")
         await expect(error).to_have_text('"ann" is already taken here. Please choose another name.')
         await page.get_by_label("Your name").fill("Bea")
@@ -154,7 +147,8 @@ async def test_the_page_reconnects_when_the_server_restarts(start_server_process
         await say(page, "anyone?")
         await expect_line(page, "Not connected: your message was not sent")
 
-        await asyncio.sleep(1)  # The page keeps retrying, waiting longer each time.
+        # A failed attempt doubles the wait (0.5 s, then 1 s): the backoff at work.
+        await expect(page.locator("#state")).to_contain_text("retrying in 1 s", timeout=10_000)
         restarted = await start_server_process("chat-server", "--port", str(server.port))
         await expect_state(page, "connected", timeout=15_000)
         await expect_line(page, "[Server]: Welcome, Ann! You are the first one here.")

@@ -18,7 +18,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -31,14 +30,10 @@ from browser import chromium, evidence_on_failure, require_chromium
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 from test_notebooks import LESSONS, RAISES, SKIP, expectations, notebook_params, tags
 
+from chatlib.serving import free_port
+
 STARTUP_TIMEOUT = 60  # seconds for JupyterLab to answer
 RUN_ALL_TIMEOUT = 90_000  # milliseconds for Run All to finish a notebook
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

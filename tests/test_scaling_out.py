@@ -15,12 +15,13 @@ from collections.abc import AsyncIterator
 import pytest
 from chat_harness import WatchedServer, join, relays_still
 from conftest import chatlib_command
-from redis_server import RedisServer, free_port, redis_server  # noqa: F401 (a fixture)
+from redis_server import redis_server  # noqa: F401 (a fixture)
 from websockets.asyncio.client import connect
 
 from chatlib.checks.chat_server import CHAT_SERVER
 from chatlib.checks.core import Requirement, run_requirement
 from chatlib.checks.servers import ServerUnderTest, running_server
+from chatlib.serving import free_port
 from chatlib.shared_room import LINK_BACK, LINK_LOST
 
 EXPIRY = 1.0  # seconds: --redis-expiry of every server here

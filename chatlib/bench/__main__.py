@@ -40,10 +40,12 @@ def machine() -> dict:
 
 
 def show_progress(done: int, total: int, what: str) -> None:
+    """Print ``[done/total] what`` on standard error: the progress of a long run."""
     print(f"[{done}/{total}] {what}", file=sys.stderr, flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark the command line asks for; print the table, write the JSON."""
     parser = argparse.ArgumentParser(prog="python -m chatlib.bench", description=__doc__)
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="10 and 100 clients, short phases")

@@ -203,6 +203,7 @@ class LeanClient(asyncio.Protocol):
             self.transport.resume_reading()
 
     def abort(self) -> None:
+        """Drop the connection at once, without a closing handshake."""
         if self.transport is not None:
             self.transport.abort()
 

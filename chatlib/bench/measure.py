@@ -68,6 +68,7 @@ class CpuMeter:
         self.start = self.read()
 
     def read(self) -> tuple[float, float, float, float]:
+        """Now: wall clock, and CPU seconds of the server, the load and the whole machine."""
         return (
             time.monotonic(),
             cpu_seconds(self.server_pid),
@@ -76,6 +77,7 @@ class CpuMeter:
         )
 
     def stop(self) -> CpuUse:
+        """The CPU each side used since the start, in cores."""
         elapsed, server, load, machine = (
             end - start for end, start in zip(self.read(), self.start, strict=True)
         )
@@ -99,6 +101,7 @@ class LatencySummary:
 
     @classmethod
     def of(cls, latencies_ns: array) -> "LatencySummary":
+        """p50, p99 and max of ``latencies_ns``, in milliseconds (``None`` when empty)."""
         if not latencies_ns:
             return cls(None, None, None)
         ordered = sorted(latencies_ns)

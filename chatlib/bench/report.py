@@ -22,7 +22,8 @@ COLUMNS = (
 HEADER = "  ".join(f"{name:>{width}}" for name, width in COLUMNS)
 
 
-def median(values):
+def median(values: list[float | None]) -> float | None:
+    """The median of the values that were measured (``None`` marks one that was not)."""
     present = [value for value in values if value is not None]
     return statistics.median(present) if present else None
 
@@ -133,6 +134,7 @@ def ratios(results: dict) -> list[dict]:
 
 
 def cell(value, width: int, digits: int = 1) -> str:
+    """One right-aligned cell of the table: a number, a word, or a dash for "not measured"."""
     if value is None:
         return f"{'—':>{width}}"
     if isinstance(value, str):

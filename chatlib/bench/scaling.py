@@ -18,9 +18,7 @@ import argparse
 import asyncio
 import contextlib
 import os
-import shutil
 import signal
-import socket
 import statistics
 import sys
 import tempfile
@@ -29,49 +27,10 @@ import time
 from chatlib.bench.load import Deliveries, connect_many, send_flat_out
 from chatlib.bench.measure import cpu_seconds
 from chatlib.bench.sessions import READ_PAUSE, WINDOW, ServerProcess, wait_until_quiet
+from chatlib.redis_process import RedisNotStarted, RedisServer
 
 SETUPS = ("1 process", "1 process + Redis", "2 processes + Redis")
 NO_FLOOD_LIMIT = "1000000000"  # Two senders talk for a whole class: lift the flood guard.
-
-
-class RedisProcess:
-    """A throw-away ``redis-server`` on a free port of 127.0.0.1, keeping nothing on disk."""
-
-    def __init__(self) -> None:
-        self.folder = tempfile.mkdtemp(prefix="chatlib-bench-redis-")
-        self.process: asyncio.subprocess.Process | None = None
-        self.url = ""
-
-    async def start(self) -> None:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            raise SystemExit("No redis-server found: apt-get install redis-server, then again.")
-        port = free_port()
-        self.process = await asyncio.create_subprocess_exec(
-            *(binary, "--port", str(port), "--bind", "127.0.0.1"),
-            *("--save", "", "--appendonly", "no", "--dir", self.folder),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        async with asyncio.timeout(10):
-            while b"Ready to accept connections" not in await self.process.stdout.readline():
-                pass
-        self.url = f"redis://127.0.0.1:{port}/0"
-        # Its log is tiny from now on, but keep reading so the pipe can never fill up.
-        self.drain = asyncio.create_task(self.process.stdout.read())
-
-    async def stop(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.kill()
-            await self.process.wait()
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def free_port() -> int:
-    """A port nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def chat_server(redis_url: str | None) -> ServerProcess:
@@ -158,16 +117,20 @@ async def stop_gracefully(server: ServerProcess) -> None:
 
 async def run(receivers: int, rounds: int, duration: float) -> list[dict]:
     """Every set-up, ``rounds`` times, in alternating order (a drifting machine favours none)."""
-    redis_server = RedisProcess()
-    await redis_server.start()
-    results = []
-    try:
-        for round_ in range(rounds):
-            for setup in SETUPS if round_ % 2 == 0 else SETUPS[::-1]:
-                print(f"[round {round_ + 1}/{rounds}] {setup}", file=sys.stderr, flush=True)
-                results.append(await measure(setup, redis_server.url, receivers, duration))
-    finally:
-        await redis_server.stop()
+    with tempfile.TemporaryDirectory(prefix="chatlib-bench-redis-") as folder:
+        try:
+            redis_server = RedisServer(folder)
+            await redis_server.start()
+        except RedisNotStarted as error:
+            raise SystemExit(f"Cannot measure with Redis: {error}") from None
+        results = []
+        try:
+            for round_ in range(rounds):
+                for setup in SETUPS if round_ % 2 == 0 else SETUPS[::-1]:
+                    print(f"[round {round_ + 1}/{rounds}] {setup}", file=sys.stderr, flush=True)
+                    results.append(await measure(setup, redis_server.url, receivers, duration))
+        finally:
+            await redis_server.stop()
     return results
 
 
@@ -187,6 +150,7 @@ def summary(results: list[dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Measure the three set-ups as the command line asks, and print the summary."""
     parser = argparse.ArgumentParser(prog="python -m chatlib.bench.scaling", description=__doc__)
     parser.add_argument("--receivers", type=int, default=200, help="receiving clients in all")
     parser.add_argument("--rounds", type=int, default=3, help="times each set-up is measured")

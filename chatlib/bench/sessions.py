@@ -17,7 +17,6 @@ every variant alike and their ratios stay comparable.
 import asyncio
 import contextlib
 import os
-import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -76,6 +75,7 @@ class BenchSettings:
 
     @classmethod
     def quick(cls) -> "BenchSettings":
+        """``--quick``: 10 and 100 clients, one round, short phases (about 20 s)."""
         return cls(
             clients=(10, 100),
             warmup=0.1,
@@ -88,6 +88,7 @@ class BenchSettings:
 
     @classmethod
     def smallest(cls) -> "BenchSettings":
+        """``--smallest``: 10 clients, one round, the shortest phases (the smoke test)."""
         return cls(
             clients=(10,),
             warmup=0.1,
@@ -142,6 +143,7 @@ class ServerProcess:
         self.port = 0
 
     async def start(self) -> None:
+        """Start the server process and read the port it listens on."""
         self.process = await asyncio.create_subprocess_exec(
             *self.args,
             stdout=asyncio.subprocess.PIPE,
@@ -155,6 +157,7 @@ class ServerProcess:
 
     @property
     def pid(self) -> int:
+        """The server's process id, to read its CPU time and memory."""
         return self.process.pid
 
     async def stop(self) -> None:
@@ -186,6 +189,7 @@ async def wait_until_quiet(pid: int, limit: float = 15.0) -> None:
 
 
 def mib(size: int) -> float:
+    """A size in bytes as MiB, rounded for the table."""
     return round(size / 2**20, 2)
 
 
@@ -362,8 +366,3 @@ async def run_benchmark(
     finally:
         os.sched_setaffinity(0, every_cpu)
     return {"settings": asdict(settings), "sessions": sessions}
-
-
-def median(values: list[float | None]) -> float | None:
-    present = [value for value in values if value is not None]
-    return statistics.median(present) if present else None

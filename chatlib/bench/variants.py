@@ -57,6 +57,7 @@ class BareRoom:
             self.clients.discard(websocket)
 
     def fan_out(self, message: str) -> None:
+        """Write ``message`` to every member, without waiting."""
         broadcast(self.clients, message)
 
 
@@ -132,6 +133,7 @@ async def main(variant: str, port: int, compression: bool) -> None:
 
 
 def cli(argv: list[str] | None = None) -> int:
+    """Serve one variant on 127.0.0.1 until killed; print its port first."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("variant", choices=VARIANTS)
     parser.add_argument("--port", type=int, default=0)

@@ -4,20 +4,12 @@ Each check starts a stand-in server and the client under test, types into the cl
 standard input as a user would, and reads what it prints.
 """
 
-import socket
-
 from chatlib.checks.clients import ClientUnderTest
 from chatlib.checks.core import CheckFailed, NotCheckedHere, Requirements, on_windows
 from chatlib.checks.participants import quoted
+from chatlib.serving import free_port
 
 CHAT_CLIENT = Requirements()
-
-
-def free_port_with_nothing_listening() -> int:
-    """A port on 127.0.0.1 where no server listens (the system just handed it out)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 async def require_clean_exit(client: ClientUnderTest, action: str) -> None:
@@ -164,7 +156,7 @@ async def server_going_away_is_reported(client: ClientUnderTest) -> None:
     " the URL, and an exit status that says the client failed.",
 )
 async def unreachable_server_is_reported(client: ClientUnderTest) -> None:
-    url = f"ws://127.0.0.1:{free_port_with_nothing_listening()}"
+    url = f"ws://127.0.0.1:{free_port()}"
     program = await client.start_another(url)
     try:
         exit_code = await program.wait_for_exit()
