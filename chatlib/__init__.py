@@ -14,5 +14,8 @@ Run ``python -m chatlib --help`` to see the programs' command lines.
 DEFAULT_HOST = "localhost"
 DEFAULT_PORT = 8765
 DEFAULT_URL = f"ws://{DEFAULT_HOST}:{DEFAULT_PORT}"
+# Seconds after which a silent server of a shared room counts as gone (chatlib.shared_room).
+# It lives here, not there, so the command line can show it without loading the Redis client.
+DEFAULT_REDIS_EXPIRY = 6.0
 
-__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "DEFAULT_URL"]
+__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "DEFAULT_REDIS_EXPIRY", "DEFAULT_URL"]

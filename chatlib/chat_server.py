@@ -12,6 +12,10 @@ This module is chatlib's *reference*: besides the assignment's four requirements
 arrivals, welcomes newcomers, enforces name rules and stops clients from faking lines. The
 minimal answer a learner would hand in is ``solutions/chat_server.py``; the difference between
 the two is on purpose.
+
+The room here lives in one process and knows nothing else. :mod:`chatlib.shared_room` extends
+it from outside, to share one room between several processes through Redis; the command line
+chooses which room to build (``chat-server --redis URL``).
 """
 
 import asyncio
@@ -20,12 +24,13 @@ import re
 import time
 import unicodedata
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection, broadcast
 from websockets.exceptions import ConnectionClosed, ConnectionClosedError
+from websockets.frames import CloseCode
 
 from chatlib.serving import serve_until_stopped
 from chatlib.web import OriginPolicy, chat_page
@@ -226,22 +231,9 @@ class ChatRoom:
         """The members' names, in the order they joined."""
         return list(self.members)
 
-    async def claim_name(self, name: str) -> str | None:
-        """Return why ``name`` cannot be used here, or ``None`` when it is now this client's.
-
-        In one process this is only a check, and it never waits, so no other client can take
-        the same name before ``join()``. A room shared by several processes
-        (:mod:`chatlib.shared_room`) reserves the name in Redis, which takes a round trip.
-        """
+    def name_problem(self, name: str) -> str | None:
+        """Return why ``name`` cannot be used in this room now, or ``None`` when it can."""
         return name_problem(name, self.names())
-
-    async def claims_answered(self) -> None:
-        """Return once every name claimed so far is accepted or refused.
-
-        A newcomer whose name reached the server before a message should hear that message,
-        as the order of arrival says. In one process a claim never waits, so there is never
-        one to wait for; a shared room holds messages while a claim is on its way to Redis.
-        """
 
     def join(self, name: str, websocket: ServerConnection) -> Member:
         """Add a member, welcome it, and tell everyone else it arrived."""
@@ -335,11 +327,13 @@ class ChatRoom:
         sent, rcvd = websocket.protocol.close_sent, websocket.protocol.close_rcvd
         if sent is not None and "keepalive" in sent.reason:
             return "timed out: no answer to ping"
-        if sent is not None and sent.code == 1001 and not websocket.protocol.close_rcvd_then_sent:
+        goodbyes = (CloseCode.NORMAL_CLOSURE, CloseCode.GOING_AWAY)
+        shutting_down = sent is not None and sent.code == CloseCode.GOING_AWAY
+        if shutting_down and not websocket.protocol.close_rcvd_then_sent:
             return "server shutting down"
-        if rcvd is not None and rcvd.code in (1000, 1001):
+        if rcvd is not None and rcvd.code in goodbyes:
             return "closed"
-        if sent is not None and sent.code not in (1000, 1001):
+        if sent is not None and sent.code not in goodbyes:
             return f"closed by the server: {sent}"
         if rcvd is None:
             return "connection reset"
@@ -350,7 +344,10 @@ class ChatRoom:
 
 
 class ChatServer:
-    """Connects each client to the room: name first, then messages, then departure."""
+    """Connects each client to the room: name first, then messages, then departure.
+
+    It takes its room, so a room of another kind can be served by the same handler.
+    """
 
     def __init__(self, room: ChatRoom | None = None) -> None:
         self.room = room if room is not None else ChatRoom()
@@ -369,14 +366,16 @@ class ChatServer:
             return  # Left (or was closed) before choosing a name: nobody knew it was here.
         member = self.room.join(name, websocket)
         try:
-            async for message in websocket:
-                # A newcomer whose name arrived first must hear this message too.
-                await self.room.claims_answered()
-                self.room.receive(member, message)
+            await self.relay_messages(member)
         except ConnectionClosedError:
             pass  # Dropped, reset, or cut by the room: departure_reason() tells which.
         finally:
             self.room.leave(member, self.room.departure_reason(websocket))
+
+    async def relay_messages(self, member: Member) -> None:
+        """Hand each message of a member to the room, until its connection closes."""
+        async for message in member.websocket:
+            self.room.receive(member, message)
 
     async def receive_name_in_time(self, websocket: ServerConnection) -> str | None:
         """Wait for a valid name, at most ``name_timeout`` seconds; ``None`` if none came."""
@@ -386,7 +385,7 @@ class ChatServer:
                 return await self.receive_name(websocket)
         except TimeoutError:
             log.info("A client sent no valid name within %g s; closing it.", timeout)
-            await websocket.close(1008, "no name chosen in time")
+            await websocket.close(CloseCode.POLICY_VIOLATION, "no name chosen in time")
         except ConnectionClosed:
             # Invalid UTF-8, a frame too big, a reset: nobody was told it came, but the log is.
             reason = self.room.departure_reason(websocket)
@@ -395,20 +394,24 @@ class ChatServer:
 
     async def receive_name(self, websocket: ServerConnection) -> str | None:
         """Wait for a valid name, explaining each refusal; ``None`` if the client leaves."""
+        async for name in self.proposed_names(websocket):
+            problem = self.room.name_problem(name)
+            if problem is None:
+                # Nothing waits between this check and ``join()``: no other client can take
+                # the same name in between.
+                return name
+            self.room.tell(websocket, problem)
+        return None
+
+    async def proposed_names(self, websocket: ServerConnection) -> AsyncIterator[str]:
+        """Each text message of a client that has no name yet, tidied up to be tried as one."""
         async for message in websocket:
             if isinstance(message, bytes):
                 self.room.tell(websocket, BINARY_NOTICE)
                 continue
             # NFC: "Zoë" typed as "Zoe" + a combining accent becomes the one-letter "ë", so it
             # matches the name pattern and compares equal to the other spelling.
-            name = unicodedata.normalize("NFC", message.strip())
-            problem = await self.room.claim_name(name)
-            if problem is None:
-                # Nothing else waits between this claim and ``join()``: no other client can
-                # take the same name in between.
-                return name
-            self.room.tell(websocket, problem)
-        return None
+            yield unicodedata.normalize("NFC", message.strip())
 
 
 def serve_options(limits: ChatLimits, origins: OriginPolicy | None = None) -> dict[str, Any]:
@@ -420,7 +423,7 @@ def serve_options(limits: ChatLimits, origins: OriginPolicy | None = None) -> di
     return {
         "process_request": chat_page(origins if origins is not None else OriginPolicy()),
         # Chat lines are short, so compression saves little bandwidth, while it costs about
-        # 50 KiB of memory per connection (see DESIGN: ~64 KiB with it, ~14 KiB without).
+        # 50 KiB of memory per connection (measured: ~64 KiB with it, ~14 KiB without).
         "compression": None,
         "max_size": limits.max_frame,
         "open_timeout": limits.handshake_timeout,
@@ -429,51 +432,27 @@ def serve_options(limits: ChatLimits, origins: OriginPolicy | None = None) -> di
     }
 
 
-async def main(
-    host: str,
-    port: int,
-    limits: ChatLimits | None = None,
-    allowed_origins: Iterable[str] = (),
-    redis_url: str | None = None,
-    redis_expiry: float | None = None,
+async def run(
+    server: ChatServer, host: str, port: int, allowed_origins: Iterable[str] = ()
 ) -> None:
-    """Run a chat server on ``host:port`` until Ctrl-C or SIGTERM.
+    """Serve ``server``'s room on ``host:port`` until Ctrl-C or SIGTERM.
 
     Browsers get the chat page at ``http://host:port/``; pages of other sites may connect only
     when their origin is in ``allowed_origins``.
-
-    With ``redis_url``, the room is shared with every other server started with the same URL
-    (see :mod:`chatlib.shared_room`); Redis must answer before the server starts listening,
-    else :class:`~chatlib.shared_room.RedisUnavailable` says why in one line.
-    ``redis_expiry`` is how long a crashed server's members take to be announced gone.
     """
-    limits = limits if limits is not None else ChatLimits()
-    room = ChatRoom(limits) if redis_url is None else shared_room(redis_url, limits, redis_expiry)
-    if redis_url is not None:
-        await room.open()
     origins = OriginPolicy(host, frozenset(allowed_origins))
-    try:
-        await serve_until_stopped(
-            ChatServer(room).handler,
-            host,
-            port,
-            title="Chat server",
-            page="Chat page",
-            **serve_options(limits, origins),
-        )
-    finally:
-        # Every member has left by now; a shared room publishes their departures, then
-        # disconnects from Redis.
-        if redis_url is not None:
-            await room.close()
+    await serve_until_stopped(
+        server.handler,
+        host,
+        port,
+        title="Chat server",
+        page="Chat page",
+        **serve_options(server.room.limits, origins),
+    )
 
 
-# Seconds after which a silent server of a shared room counts as gone (see shared_room).
-DEFAULT_REDIS_EXPIRY = 6.0
-
-
-def shared_room(redis_url: str, limits: ChatLimits, expiry: float | None) -> ChatRoom:
-    """A room shared through Redis, imported only when asked for (the client takes 0.1 s)."""
-    from chatlib.shared_room import SharedRoom
-
-    return SharedRoom(redis_url, limits, expiry if expiry is not None else DEFAULT_REDIS_EXPIRY)
+async def main(
+    host: str, port: int, limits: ChatLimits | None = None, allowed_origins: Iterable[str] = ()
+) -> None:
+    """Run a chat server with a room of its own on ``host:port`` until Ctrl-C or SIGTERM."""
+    await run(ChatServer(ChatRoom(limits)), host, port, allowed_origins)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import fields
 from typing import Any
 
-from chatlib import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_URL
+from chatlib import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_REDIS_EXPIRY, DEFAULT_URL
 from chatlib.serving import one_line_errors, run_until_interrupted, serve_until_stopped
 
 ServerMain = Callable[[argparse.Namespace], Coroutine[Any, Any, None]]
@@ -48,18 +48,22 @@ def broadcast_server_main() -> ServerMain:
 
 
 def chat_server_main() -> ServerMain:
-    from chatlib.chat_server import ChatLimits, main
+    """The chat server: a room of its own, or with ``--redis`` one shared through Redis."""
+    from chatlib.chat_server import ChatLimits
 
     async def run(args: argparse.Namespace) -> None:
         limits = ChatLimits(**{f.name: getattr(args, f.name) for f in fields(ChatLimits)})
-        options = (args.host, args.port, limits, args.allow_origin, args.redis, args.redis_expiry)
         if args.redis is None:
-            await main(*options)
+            from chatlib.chat_server import main
+
+            await main(args.host, args.port, limits, args.allow_origin)
             return
-        from chatlib.shared_room import RedisUnavailable  # Loads the Redis client.
+        from chatlib.shared_room import RedisUnavailable, main  # Loads the Redis client.
 
         try:
-            await main(*options)
+            await main(
+                args.host, args.port, args.redis, limits, args.allow_origin, args.redis_expiry
+            )
         except RedisUnavailable as error:
             # Redis unreachable at start-up: one line that says what to do, exit status 1.
             print(f"Cannot start the chat server: {error}", file=sys.stderr)
@@ -119,8 +123,6 @@ def add_chat_limits(parser: argparse.ArgumentParser) -> None:
 
 def add_sharing_options(parser: argparse.ArgumentParser) -> None:
     """``--redis URL``: share one room between several chat servers (see README, Scaling out)."""
-    from chatlib.chat_server import DEFAULT_REDIS_EXPIRY
-
     sharing = parser.add_argument_group("one room across several servers")
     sharing.add_argument(
         "--redis",

@@ -57,6 +57,7 @@ import os
 import secrets
 import socket
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,10 +67,11 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 from websockets.asyncio.server import ServerConnection
 
+from chatlib import DEFAULT_REDIS_EXPIRY
 from chatlib.chat_server import (
-    DEFAULT_REDIS_EXPIRY,
     ChatLimits,
     ChatRoom,
+    ChatServer,
     Member,
     arrival_line,
     chat_line,
@@ -77,6 +79,7 @@ from chatlib.chat_server import (
     message_lines,
     name_identity,
     name_problem,
+    run,
     server_line,
 )
 
@@ -252,6 +255,10 @@ class SharedRoom(ChatRoom):
     async def claim_name(self, name: str) -> str | None:
         """Check the room's rules, then reserve ``name`` in Redis for this process.
 
+        :class:`SharedChatServer` calls this where a one-process server calls
+        :meth:`~chatlib.chat_server.ChatRoom.name_problem`, and awaits it: Redis answers
+        in a round trip.
+
         Returns why the name cannot be used, or ``None`` when it is reserved. The newcomer
         counts as here from the moment its name arrived, as in a single process: its welcome
         names who was here then, and whatever the room hears while Redis answers is kept
@@ -277,8 +284,8 @@ class SharedRoom(ChatRoom):
             self.newcomers.pop(name, None)
             raise
         finally:
-            # Whoever waits in claims_answered() resumes after the newcomer has joined: the
-            # handler calls join() right after this returns, without waiting in between.
+            # Whoever waits in claims_answered() resumes after the newcomer has joined:
+            # SharedChatServer calls join() right after this returns, without waiting.
             settled.set_result(None)
 
     async def reserve(self, name: str) -> str | None:
@@ -611,3 +618,56 @@ def describe(error: BaseException) -> str:
     """An exception as a few words for a log line: ``ConnectionError: Connection refused``."""
     text = str(error).strip().rstrip(".") or "no details"
     return f"{type(error).__name__}: {text}"
+
+
+# --- The connection handler, and running a server that shares its room ------------------------
+
+
+class SharedChatServer(ChatServer):
+    """A :class:`~chatlib.chat_server.ChatServer` whose room is shared through Redis.
+
+    It differs in two steps only, both because Redis answers in a round trip: a name is
+    reserved in Redis before the client joins, and a member's messages wait while a
+    newcomer's name is on its way, so that the newcomer hears them
+    (see :meth:`SharedRoom.claims_answered`).
+    """
+
+    room: SharedRoom
+
+    async def receive_name(self, websocket: ServerConnection) -> str | None:
+        """Wait for a name that Redis reserved for this client; ``None`` if it leaves."""
+        async for name in self.proposed_names(websocket):
+            problem = await self.room.claim_name(name)
+            if problem is None:
+                return name  # join() follows at once: nothing waits in between.
+            self.room.tell(websocket, problem)
+        return None
+
+    async def relay_messages(self, member: Member) -> None:
+        """Hand each message to the room once every name claimed before it is settled."""
+        async for message in member.websocket:
+            await self.room.claims_answered()
+            self.room.receive(member, message)
+
+
+async def main(
+    host: str,
+    port: int,
+    redis_url: str,
+    limits: ChatLimits | None = None,
+    allowed_origins: Iterable[str] = (),
+    expiry: float = DEFAULT_REDIS_EXPIRY,
+) -> None:
+    """Run a chat server whose room is shared with every server started with ``redis_url``.
+
+    Redis must answer before the server starts listening, else :class:`RedisUnavailable`
+    says why in one line. ``expiry`` is how long a crashed server's members take to be
+    announced gone.
+    """
+    room = SharedRoom(redis_url, limits, expiry)
+    await room.open()
+    try:
+        await run(SharedChatServer(room), host, port, allowed_origins)
+    finally:
+        # Every member has left by now; publish their departures, then disconnect.
+        await room.close()

@@ -134,3 +134,16 @@ def test_a_limit_that_makes_no_sense_is_refused_in_one_line(option, value):
     assert "Traceback" not in result.stderr
     problem = "'lots' is not a whole number" if value == "lots" else f"{value} is not above zero"
     assert result.stderr.splitlines()[-1].endswith(f"argument {option}: {problem}")
+
+
+def test_the_one_process_chat_server_loads_no_redis_module() -> None:
+    # The reference a learner compares with stands alone: Redis is the shared room's business.
+    probe = (
+        "import sys, chatlib.chat_server, chatlib.cli;"
+        " print(sorted(m for m in sys.modules if m.split('.')[0] == 'redis'"
+        " or m == 'chatlib.shared_room'))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=30, check=True
+    )
+    assert loaded.stdout.strip() == "[]", loaded.stdout
