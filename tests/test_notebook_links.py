@@ -215,10 +215,14 @@ def chatlib_names_used(tree: ast.Module, imported: set[str]) -> set[str]:
 
 
 def named_in_code_quotes(markdown: str) -> set[str]:
-    """Every identifier that appears inside `code quotes` in a markdown text."""
-    return {
-        word for span in CODE_SPAN.findall(markdown) for word in re.findall(r"[A-Za-z_]\w*", span)
-    }
+    """Every identifier that appears in `code quotes` or in a fenced code block of a markdown text.
+
+    The fenced blocks are taken out first: their three backticks would pair up wrongly with
+    the single backticks of the prose that follows.
+    """
+    blocks = FENCED_BLOCK.findall(markdown)
+    spans = CODE_SPAN.findall(FENCED_BLOCK.sub("", markdown))
+    return {word for text in blocks + spans for word in re.findall(r"[A-Za-z_]\w*", text)}
 
 
 def helpers_used_before_named(path: Path, notebook: NotebookNode) -> list[str]:
@@ -261,3 +265,5 @@ def test_helper_check_catches_a_helper_used_before_it_is_named() -> None:
     told = nbformat.v4.new_markdown_cell("`notebook.start_server(handler, port)` serves it.")
     notebook.cells.insert(1, told)
     assert helpers_used_before_named(Path("example.ipynb"), notebook) == []
+    fenced = "```text\nA ──▶ B\n```\n\nThen `notebook.stop_everything()` stops it."
+    assert {"notebook", "stop_everything"} <= named_in_code_quotes(fenced)
