@@ -11,7 +11,6 @@ import base64
 import os
 import socket
 import struct
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,12 +64,12 @@ class Member:
     async def lines_until(self, last: str, timeout: float = TIMEOUT) -> list[str]:
         """Read lines up to and including ``last``; return them all."""
         lines: list[str] = []
-        deadline = time.monotonic() + timeout
-        while not lines or lines[-1] != last:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                pytest.fail(f"{self.name} waited {timeout} s for {last!r}; received {lines!r}")
-            lines.append(await receive(self.websocket, remaining, who=self.name))
+        try:
+            async with asyncio.timeout(timeout):
+                while not lines or lines[-1] != last:
+                    lines.append(await self.websocket.recv())
+        except TimeoutError:
+            pytest.fail(f"{self.name} waited {timeout} s for {last!r}; received {lines!r}")
         return lines
 
 

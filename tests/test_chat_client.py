@@ -25,6 +25,8 @@ import pytest
 from websockets.asyncio.server import serve
 
 from chatlib.chat_server import ChatServer
+from chatlib.checks import EXERCISES
+from chatlib.checks.files import solution_file
 from chatlib.harness import ScriptedServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,7 +35,7 @@ PROMPTLY = 1.0  # seconds: how fast a message must reach the screen
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
 
 CHATLIB_CLIENT = [sys.executable, "-m", "chatlib", "chat-client"]
-SOLUTION_CLIENT = [sys.executable, str(ROOT / "solutions" / "chat_client.py")]
+SOLUTION_CLIENT = [sys.executable, str(solution_file(EXERCISES["chat_client"]))]
 BOTH_CLIENTS = pytest.mark.parametrize(
     "client_command",
     [pytest.param(CHATLIB_CLIENT, id="chatlib"), pytest.param(SOLUTION_CLIENT, id="solution")],
