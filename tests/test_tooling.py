@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from chatlib.checks import EXERCISES, Exercise
+from chatlib.checks.catalogue import next_exercise
 from chatlib.checks.core import Outcome
 from chatlib.checks.files import solution_file
 from chatlib.checks.pipeline import Program, check
@@ -55,6 +56,15 @@ def exercises_folder(tmp_path: Path, **files: str) -> Path:
     for name, content in files.items():
         (folder / f"{name}.py").write_text(content, encoding="utf-8")
     return folder
+
+
+def course_folder(tmp_path: Path, **files: str | None) -> Path:
+    """An exercises folder for a scene of the course: ``files`` as given (``None``: missing),
+    and every other exercise of the catalogue done (its solution), so the scene stays the
+    same whatever exercises are added."""
+    done = {name: solution(name) for name in EXERCISES if name not in files}
+    given = {name: content for name, content in files.items() if content is not None}
+    return exercises_folder(tmp_path, **done, **given)
 
 
 def starter(name: str) -> str:
@@ -215,9 +225,10 @@ async def test_watch_mode_checks_again_when_the_file_is_saved(tmp_path: Path) ->
         assert f"All {assignment_size('uppercase_server')} requirements met. Well done!" in second
         assert "✘" not in second
 
-        # It moves on to the chat server, whose file is not in this folder.
+        # It moves on to the next exercise, whose file is not in this folder.
         third = await read_until(watcher.stdout, "There is no file", timeout=30)
-        assert "Watching" in third and "chat_server.py" in third
+        following = next_exercise(EXERCISES["uppercase_server"])
+        assert "Watching" in third and following.file_name in third
 
         watcher.send_signal(signal.SIGINT)
         async with asyncio.timeout(10):
@@ -235,7 +246,7 @@ async def test_watch_mode_checks_again_when_the_file_is_saved(tmp_path: Path) ->
 
 
 def test_progress_shows_each_exercise_state_and_what_to_do_next(tmp_path: Path) -> None:
-    folder = exercises_folder(
+    folder = course_folder(
         tmp_path,
         uppercase_server=solution("uppercase_server"),
         chat_server=chat_server_that_echoes_to_the_sender(),
@@ -245,13 +256,10 @@ def test_progress_shows_each_exercise_state_and_what_to_do_next(tmp_path: Path) 
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     uppercase, chat = assignment_size("uppercase_server"), assignment_size("chat_server")
-    assert (
-        progress_line("uppercase_server", f"done ({uppercase} of {uppercase} requirements met)")
-        in lines
-    )
-    assert (
-        progress_line("chat_server", f"in progress: {chat - 1} of {chat} requirements met") in lines
-    )
+    done = f"done ({uppercase} of {uppercase} requirements met)"
+    assert progress_line("uppercase_server", done) in lines
+    in_progress = f"in progress: {chat - 1} of {chat} requirements met"
+    assert progress_line("chat_server", in_progress) in lines
     assert progress_line("chat_client", "not started") in lines
     assert lines[-1].startswith("Next: carry on with ") and "(1 requirement to go)" in lines[-1]
     # The order of the course.
@@ -266,25 +274,26 @@ def progress_line(name: str, state: str) -> str:
 
 
 def test_progress_checks_only_the_files_that_changed(tmp_path: Path) -> None:
-    folder = exercises_folder(
+    folder = course_folder(
         tmp_path,
         uppercase_server=solution("uppercase_server"),
         chat_server=chat_server_that_echoes_to_the_sender(),
+        chat_client=None,
     )
+    files_to_check = len(EXERCISES) - 1
     first = chatlib("progress", "--folder", str(folder))
-    assert first.stdout.count("Checking ") == 2
+    assert first.stdout.count("Checking ") == files_to_check
 
     again = chatlib("progress", "--folder", str(folder))
     assert "Checking " not in again.stdout
-    assert again.stdout.count("requirements met") == 2
+    assert again.stdout.count("requirements met") == files_to_check
 
     (folder / "chat_server.py").write_text(solution("chat_server"), encoding="utf-8")
     changed = chatlib("progress", "--folder", str(folder))
     assert changed.stdout.count("Checking ") == 1
     chat = assignment_size("chat_server")
-    assert (
-        progress_line("chat_server", f"done ({chat} of {chat} requirements met)") in changed.stdout
-    )
+    done = f"done ({chat} of {chat} requirements met)"
+    assert progress_line("chat_server", done) in changed.stdout
     assert progress_line("chat_client", "missing") in changed.stdout
     assert "python -m chatlib reset chat_client" in changed.stdout.splitlines()[-1]
 
