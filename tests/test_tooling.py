@@ -23,7 +23,7 @@ from chatlib.checks.catalogue import next_exercise
 from chatlib.checks.core import Outcome
 from chatlib.checks.files import solution_file
 from chatlib.checks.pipeline import Program, check
-from chatlib.checks.renderers import TerminalReport
+from chatlib.checks.renderers import TerminalReport, notebook_report
 from chatlib.harness.programs import KEPT_LINES, Output
 from chatlib.tooling.starters import starter_text
 
@@ -149,6 +149,13 @@ def test_hint_option_shows_the_hint_of_every_unmet_requirement(capsys) -> None:
     assert "What went wrong #1" not in shown
     for outcome in outcomes:
         assert f"Hint: {outcome.requirement.hint}" in shown
+
+
+def test_outside_a_notebook_the_notebook_report_is_the_terminal_report(capsys) -> None:
+    report = notebook_report()
+    assert isinstance(report, TerminalReport)
+    report.outcome(unmet_outcomes(1)[0])
+    assert "✘" in capsys.readouterr().out
 
 
 # --- check --json ----------------------------------------------------------------------------
