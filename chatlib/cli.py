@@ -172,10 +172,19 @@ def run_check(args: argparse.Namespace) -> int:
         from chatlib.tooling.watch import watch_from_command_line
 
         return watch_from_command_line(args.exercise, args.folder, args.hint)
-    from chatlib.checks.report import check_as_json, check_exercise
+    from chatlib.checks.catalogue import EXERCISES
+    from chatlib.checks.pipeline import check, learner_program
+    from chatlib.checks.renderers import JsonReport, TerminalReport
 
-    report = check_as_json if args.json else check_exercise
-    return report(args.exercise, args.path, args.extras, args.folder)
+    exercise = EXERCISES[args.exercise]
+    program = learner_program(exercise, args.path, args.folder)
+    report = JsonReport() if args.json else TerminalReport()
+    try:
+        result = asyncio.run(check(exercise, program, report, args.extras))
+    except KeyboardInterrupt:
+        print("\nCheck interrupted.")
+        return 1
+    return 0 if result.all_met else 1
 
 
 def run_progress(args: argparse.Namespace) -> int:
@@ -254,12 +263,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-EXERCISE_NAMES = ["uppercase_server", "chat_server", "chat_client"]  # In the course's order.
 FOLDER_HELP = "the exercises folder (default: exercises/ in this folder, else the course's)"
 
 
 def add_learner_tools(programs: Any) -> None:
     """The learner's commands: check (once, or on every save), progress, reset."""
+    from chatlib.checks.catalogue import EXERCISES
+
     check = programs.add_parser(
         "check",
         help="Check an exercise: one line per requirement, with hints.",
@@ -269,7 +279,7 @@ def add_learner_tools(programs: Any) -> None:
     check.add_argument(
         "exercise",
         nargs="?",
-        choices=EXERCISE_NAMES,
+        choices=list(EXERCISES),
         help="which exercise to check (with --watch: where to start; default: the first"
         " exercise not done)",
     )
@@ -309,7 +319,7 @@ def add_learner_tools(programs: Any) -> None:
         "reset",
         help="Put an exercise's original starter back (your version is kept as a backup).",
     )
-    reset.add_argument("exercise", choices=EXERCISE_NAMES, help="which exercise to reset")
+    reset.add_argument("exercise", choices=list(EXERCISES), help="which exercise to reset")
     reset.add_argument("--folder", metavar="DIR", help=FOLDER_HELP)
     reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     reset.set_defaults(run=run_reset)
@@ -323,19 +333,23 @@ def validate_check(parser: argparse.ArgumentParser, args: argparse.Namespace) ->
             " use --folder DIR instead of --path, and no --json or --extras"
         )
     if not args.watch and args.exercise is None:
-        parser.error("which exercise? uppercase_server, chat_server or chat_client")
+        from chatlib.checks.catalogue import names_in_words
+
+        parser.error(f"which exercise? {names_in_words()}")
 
 
 def add_grade(programs: Any) -> None:
     """The instructor's command."""
+    from chatlib.checks.catalogue import EXERCISES
     from chatlib.tooling.grading import TIME_LIMIT
+
+    files = ", ".join(exercise.file_name for exercise in EXERCISES.values())
 
     grade = programs.add_parser(
         "grade",
         help="For instructors: check every learner's files and write a table of results.",
         description="Check every learner's files in FOLDER (one sub-folder per learner, with"
-        " any of uppercase_server.py, chat_server.py, chat_client.py), several at once, and"
-        " write grades.csv and grades.html.",
+        f" any of {files}), several at once, and write grades.csv and grades.html.",
     )
     grade.add_argument("folder", metavar="FOLDER", help="one sub-folder per learner inside")
     grade.add_argument(

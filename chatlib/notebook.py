@@ -27,13 +27,14 @@ from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 
+from chatlib.checks import pipeline
+from chatlib.checks.catalogue import EXERCISES
+from chatlib.checks.files import REPOSITORY
 from chatlib.checks.participants import Participant
-from chatlib.checks.programs import REPOSITORY, RunningProgram
-from chatlib.checks.report import report_on_exercise, report_on_handler
+from chatlib.checks.renderers import notebook_report
+from chatlib.harness import RunningProgram, start_server_program
 from chatlib.redis_process import redis_binary, redis_command
 from chatlib.serving import close_within, server_url
-
-LISTENING_LINE = r"ws://[^\s]+:\d+"
 
 # What this kernel started, so that a re-run cell can stop the previous one: servers by port,
 # other programs (chat clients) by their command line.
@@ -65,7 +66,7 @@ class BackgroundServer:
     port: int
 
     async def stop(self) -> None:
-        """Close the server and its connections (code 1001); safe to call twice."""
+        """Close the server and its connections (going away); safe to call twice."""
         _started.pop(self.port, None)
         await close_within(self.server, 3)
 
@@ -150,18 +151,14 @@ async def start_program(*args: str, port: int | None = None) -> BackgroundProgra
     """
     await stop_port(port if port is not None else args)
     command = [sys.executable, *(resolve(arg) for arg in args)]
-    if port is not None:
+    shown = " ".join(args)
+    if port is None:
+        handle = BackgroundProgram(args, await RunningProgram.start(command, cwd=REPOSITORY))
+    else:
         command += ["--host", "localhost", "--port", str(port)]
-    running = await RunningProgram.start(command, cwd=REPOSITORY)
-    handle = BackgroundProgram(args, running)
-    if port is not None:
-        found = await running.stdout.wait_for(LISTENING_LINE, 10)
-        if found is None:
-            await running.stop()
-            raise RuntimeError(f"{' '.join(args)} did not start:\n{running.stderr.text()}")
-        handle.url = found.group(0)
-        handle.port = int(handle.url.rsplit(":", 1)[1])
-        print(f"Started {' '.join(args)}: listening on {handle.url}")
+        running = await start_server_program(command, cwd=REPOSITORY, name=shown)
+        handle = BackgroundProgram(args, running, running.url, running.port)
+        print(f"Started {shown}: listening on {handle.url}")
     _started[handle.port if handle.port is not None else args] = handle
     return handle
 
@@ -357,16 +354,26 @@ async def check(exercise: str, path: str | None = None, extras: bool = False) ->
     """Check an exercise file, as ``python -m chatlib check`` does; True when all is met.
 
     ``path`` is relative to the repository (``"solutions/chat_server.py"``); by default it
-    is the learner's file in ``exercises/``.
+    is the learner's file in ``exercises/``. The report is a table under the cell, filled
+    in as each requirement's result comes in.
     """
-    return await report_on_exercise(exercise, resolve(path) if path else None, extras)
+    chosen = EXERCISES[exercise]
+    program = pipeline.learner_program(chosen, resolve(path) if path else None)
+    result = await pipeline.check(chosen, program, notebook_report(), extras)
+    return result.all_met
 
 
 async def check_handler(
     exercise: str, handler: Callable[[ServerConnection], Awaitable[None]]
 ) -> bool:
-    """Check a server handler written in a cell against the exercise's requirements."""
-    return await report_on_handler(exercise, handler)
+    """Check a server handler written in a cell against the exercise's requirements.
+
+    The handler is served in this kernel's event loop, so only server exercises apply, and
+    the Ctrl-C requirement (which needs a program of its own) is reported as not checked.
+    """
+    subject = pipeline.HandlerFunction(handler)
+    result = await pipeline.check(EXERCISES[exercise], subject, notebook_report())
+    return result.all_met
 
 
 def show_source(thing: Any) -> Any:

@@ -1,7 +1,9 @@
 """Start a WebSocket server, say where it listens, and stop it cleanly on Ctrl-C or SIGTERM.
 
-Every server in chatlib (echo, uppercase, broadcast, chat) runs through :func:`run_server`,
-so they all behave the same way on the command line:
+Every server in chatlib (echo, uppercase, broadcast, chat) serves through
+:func:`serve_until_stopped`, run by :func:`run_until_interrupted` (``python -m chatlib``
+does both, in :func:`chatlib.cli.run_server`), so they all behave the same way on the
+command line:
 
 - once listening, they print one line with the URL to connect to (with ``--port 0`` the
   operating system picks a free port, and the line carries the real one);

@@ -1,7 +1,5 @@
 """Helpers for the chat server's fault, property and soak tests.
 
-- :class:`WatchedServer` reads a server subprocess's log while it runs, so a test can wait
-  for a log line instead of sleeping, and the pipe never fills up however much it logs;
 - :class:`Member` is a chat client that has joined the room and keeps what it receives;
 - :class:`RawClient` speaks WebSocket by hand over a plain TCP connection, for the faults a
   well-behaved library never commits (half a frame, then a reset);
@@ -10,12 +8,9 @@
 
 import asyncio
 import base64
-import contextlib
 import os
-import signal
 import socket
 import struct
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,84 +22,6 @@ from websockets.exceptions import ConnectionClosed
 from websockets.frames import Frame, Opcode
 
 TIMEOUT = 5  # seconds to wait for any one message, log line or exit
-
-
-# --- A server subprocess and its log ----------------------------------------------------------
-
-
-class WatchedServer:
-    """A ``python -m chatlib ...-server`` subprocess whose log is read line by line.
-
-    ``server`` comes from conftest's ``start_server_process`` fixture, which also kills the
-    process at teardown if the test did not stop it.
-    """
-
-    def __init__(self, server: Any) -> None:
-        self.server = server
-        self.url: str = server.url
-        self.port: int = server.port
-        self.pid: int = server.process.pid
-        self.log_lines: list[str] = []
-        self.new_line = asyncio.Condition()
-        self.reader = asyncio.create_task(self.read_log())
-
-    async def read_log(self) -> None:
-        stderr = self.server.process.stderr
-        while line := await stderr.readline():
-            async with self.new_line:
-                self.log_lines.append(line.decode(errors="replace").rstrip("\n"))
-                self.new_line.notify_all()
-
-    @property
-    def log(self) -> str:
-        return "\n".join(self.log_lines)
-
-    async def log_line(self, fragment: str, timeout: float = TIMEOUT) -> str:
-        """Wait until the server has logged a line containing ``fragment``; return that line."""
-
-        def found() -> str | None:
-            return next((line for line in self.log_lines if fragment in line), None)
-
-        try:
-            async with asyncio.timeout(timeout), self.new_line:
-                await self.new_line.wait_for(found)
-        except TimeoutError:
-            pytest.fail(
-                f"the server logged no line with {fragment!r} within {timeout} s;"
-                f" its log so far:\n{self.log}"
-            )
-        line = found()
-        assert line is not None
-        return line
-
-    async def stop_reading_log(self) -> None:
-        """Stop reading the log (at teardown, before conftest reads what is left)."""
-        self.reader.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self.reader
-
-    def send_signal(self, stop_signal: signal.Signals) -> None:
-        """Ask the server to stop, as Ctrl-C (SIGINT) or ``kill`` (SIGTERM) would."""
-        self.server.send_signal(stop_signal)
-
-    async def exited(self, timeout: float = TIMEOUT) -> Any:
-        """Wait for the process to exit; return conftest's ``ProcessExit``.
-
-        Its ``stderr`` holds the whole log, including the lines read while the server ran.
-        """
-        try:
-            async with asyncio.timeout(timeout):
-                await self.reader
-        except TimeoutError:
-            pytest.fail(f"the server's log was still open {timeout} s after the stop signal")
-        ended = await self.server.exited(timeout=timeout)
-        ended.stderr = "".join(line + "\n" for line in self.log_lines) + ended.stderr
-        return ended
-
-    async def stop(self, stop_signal: signal.Signals = signal.SIGTERM) -> Any:
-        """Send ``stop_signal`` and wait for the exit, as :meth:`exited` does."""
-        self.send_signal(stop_signal)
-        return await self.exited()
 
 
 # --- Clients ----------------------------------------------------------------------------------
@@ -147,12 +64,12 @@ class Member:
     async def lines_until(self, last: str, timeout: float = TIMEOUT) -> list[str]:
         """Read lines up to and including ``last``; return them all."""
         lines: list[str] = []
-        deadline = time.monotonic() + timeout
-        while not lines or lines[-1] != last:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                pytest.fail(f"{self.name} waited {timeout} s for {last!r}; received {lines!r}")
-            lines.append(await receive(self.websocket, remaining, who=self.name))
+        try:
+            async with asyncio.timeout(timeout):
+                while not lines or lines[-1] != last:
+                    lines.append(await self.websocket.recv())
+        except TimeoutError:
+            pytest.fail(f"{self.name} waited {timeout} s for {last!r}; received {lines!r}")
         return lines
 
 

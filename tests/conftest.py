@@ -3,14 +3,14 @@
 - ``serve_locally`` runs a handler in the test's own event loop (for chatlib's servers as
   functions and classes);
 - ``start_server_process`` runs a program of ``python -m chatlib`` as a subprocess (for the
-  command lines, exactly as a learner starts them).
+  command lines, exactly as a learner starts them), through chatlib's harness, and reads
+  its output and log as they come, so a test can wait for a line instead of sleeping.
 
 Both stop what they started at teardown, and fail loudly when something went wrong behind
 the test's back: a handler that raised, a process still running after it was asked to stop.
 """
 
 import asyncio
-import os
 import re
 import signal
 import sys
@@ -23,10 +23,11 @@ import pytest
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.server import Server, ServerConnection, serve
 
+from chatlib.harness import ProgramNotReady, RunningProgram, start_server_program
+
 ROOT = Path(__file__).resolve().parent.parent
 STARTUP_TIMEOUT = 10  # seconds for a subprocess to print the URL it listens on
 STOP_TIMEOUT = 5  # seconds for a server to stop once asked
-URL_PATTERN = re.compile(r"ws://\S+:(\d+)")
 
 Handler = Callable[[ServerConnection], Awaitable[None]]
 TIMEOUT = 2  # seconds to wait for any one message
@@ -111,33 +112,58 @@ class ProcessExit:
 
 @dataclass
 class ServerProcess:
-    """A ``python -m chatlib ...-server`` subprocess that said where it listens."""
+    """A ``python -m chatlib ...-server`` subprocess that said where it listens.
 
-    process: asyncio.subprocess.Process
-    command: list[str]
-    url: str
-    port: int
-    first_lines: list[str]
+    Everything it prints is kept (``program.stdout``, and its log in ``program.stderr``).
+    """
+
+    program: RunningProgram
     stop_requested: bool = False
+
+    @property
+    def url(self) -> str:
+        return self.program.url
+
+    @property
+    def port(self) -> int:
+        return self.program.port
+
+    @property
+    def pid(self) -> int:
+        return self.program.process.pid
+
+    @property
+    def log(self) -> str:
+        """Everything the server logged so far."""
+        return self.program.stderr.text()
+
+    async def log_line(self, fragment: str, timeout: float = STOP_TIMEOUT) -> str:
+        """Wait until the server has logged a line containing ``fragment``; return that line."""
+        found = await self.program.stderr.wait_for(re.escape(fragment), timeout)
+        if found is None:
+            pytest.fail(
+                f"the server logged no line with {fragment!r} within {timeout} s;"
+                f" its log so far:\n{self.log}"
+            )
+        return found.string
 
     def send_signal(self, stop_signal: signal.Signals) -> None:
         """Ask the server to stop; from now on it is expected to exit."""
         self.stop_requested = True
-        self.process.send_signal(stop_signal)
+        self.program.process.send_signal(stop_signal)
 
     async def exited(self, timeout: float = STOP_TIMEOUT) -> ProcessExit:
-        """Wait (at most ``timeout`` seconds) for the process to exit, and read its output."""
-        try:
-            async with asyncio.timeout(timeout):
-                stdout, stderr = await self.process.communicate()
-        except TimeoutError:
-            pytest.fail(f"{' '.join(self.command)} was still running {timeout} s after the signal")
-        assert self.process.returncode is not None
-        return ProcessExit(
-            self.process.returncode,
-            "".join(self.first_lines) + stdout.decode(errors="replace"),
-            stderr.decode(errors="replace"),
-        )
+        """Wait (at most ``timeout`` seconds) for the process to exit; everything it wrote."""
+        returncode = await self.program.wait_for_exit(timeout)
+        if returncode is None:
+            command = " ".join(self.program.command)
+            pytest.fail(f"{command} was still running {timeout} s after the signal")
+        return ProcessExit(returncode, self.program.stdout.text(), self.program.stderr.text())
+
+    async def stop(self, stop_signal: signal.Signals = signal.SIGTERM) -> ProcessExit:
+        """Send ``stop_signal`` (SIGTERM: as ``kill`` does) and wait for the exit."""
+        self.send_signal(stop_signal)
+        return await self.exited()
 
 
 def chatlib_command(*args: str) -> list[str]:
@@ -152,53 +178,26 @@ async def start_server_process() -> AsyncIterator[Callable[..., Awaitable[Server
     At teardown, a process still running is killed; if the test had asked it to stop, that
     is a failure of its own.
     """
-    processes: list[asyncio.subprocess.Process] = []
     servers: list[ServerProcess] = []
 
     async def start(program: str, *extra_args: str) -> ServerProcess:
         command = chatlib_command(program, "--host", "127.0.0.1", "--port", "0", *extra_args)
-        process = await asyncio.create_subprocess_exec(
-            *command,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            cwd=ROOT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        processes.append(process)
-        lines: list[str] = []
-        match = None
         try:
-            async with asyncio.timeout(STARTUP_TIMEOUT):
-                while match is None:
-                    line = await process.stdout.readline()
-                    if not line:
-                        _, stderr = await process.communicate()
-                        pytest.fail(
-                            f"{' '.join(command)} exited ({process.returncode}) before printing"
-                            f" its URL.\nstdout: {''.join(lines)!r}\nstderr: {stderr.decode()!r}"
-                        )
-                    lines.append(line.decode())
-                    match = URL_PATTERN.search(lines[-1])
-        except TimeoutError:
-            pytest.fail(
-                f"{' '.join(command)} printed no ws:// URL within {STARTUP_TIMEOUT} s;"
-                f" stdout so far: {''.join(lines)!r}"
+            running = await start_server_program(
+                command, cwd=ROOT, within=STARTUP_TIMEOUT, keep_all_output=True
             )
-        server = ServerProcess(process, command, match.group(0), int(match.group(1)), lines)
-        servers.append(server)
-        return server
+        except ProgramNotReady as not_ready:
+            pytest.fail(str(not_ready))
+        servers.append(ServerProcess(running))
+        return servers[-1]
 
     yield start
 
-    stop_requested = {id(server.process) for server in servers if server.stop_requested}
     left_running = []
-    for process in processes:
-        if process.returncode is None:
-            process.kill()
-            if id(process) in stop_requested:
-                left_running.append(process.pid)
-        async with asyncio.timeout(STOP_TIMEOUT):
-            await process.communicate()
+    for server in servers:
+        if server.program.exit_code is None and server.stop_requested:
+            left_running.append(server.pid)
+        await server.program.kill()
     assert not left_running, (
         f"killed server processes still running after a stop signal: {left_running}"
     )

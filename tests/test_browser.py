@@ -12,7 +12,7 @@ from browser import SCREENSHOTS, chromium, evidence_on_failure, literal
 from conftest import ROOT
 from playwright.async_api import expect
 
-from chatlib.checks.programs import RunningProgram
+from chatlib.harness import RunningProgram
 from chatlib.serving import page_url
 
 TIMEOUT = 10_000  # milliseconds for anything to appear on a page

@@ -22,10 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.exceptions import ConnectionClosed
+from websockets.asyncio.server import serve
 
 from chatlib.chat_server import ChatServer
+from chatlib.checks import EXERCISES
+from chatlib.checks.files import solution_file
+from chatlib.harness import ScriptedServer
 
 ROOT = Path(__file__).resolve().parent.parent
 WAIT = 5.0  # seconds: a generous bound for what should take milliseconds
@@ -33,7 +35,7 @@ PROMPTLY = 1.0  # seconds: how fast a message must reach the screen
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
 
 CHATLIB_CLIENT = [sys.executable, "-m", "chatlib", "chat-client"]
-SOLUTION_CLIENT = [sys.executable, str(ROOT / "solutions" / "chat_client.py")]
+SOLUTION_CLIENT = [sys.executable, str(solution_file(EXERCISES["chat_client"]))]
 BOTH_CLIENTS = pytest.mark.parametrize(
     "client_command",
     [pytest.param(CHATLIB_CLIENT, id="chatlib"), pytest.param(SOLUTION_CLIENT, id="solution")],
@@ -43,63 +45,10 @@ BOTH_CLIENTS = pytest.mark.parametrize(
 # --- A scripted server --------------------------------------------------------------------------
 
 
-class ScriptedServer:
-    """A WebSocket server that records what clients send and says what the test tells it to."""
-
-    def __init__(self) -> None:
-        self.url = ""
-        self.server: Server | None = None
-        self.connections: list[ServerConnection] = []
-        self.received: asyncio.Queue[str | bytes] = asyncio.Queue()
-        self.close_codes: asyncio.Queue[int | None] = asyncio.Queue()
-
-    async def handler(self, websocket: ServerConnection) -> None:
-        """Record every message, then the close code the client sent (1006: none)."""
-        self.connections.append(websocket)
-        try:
-            async for message in websocket:
-                await self.received.put(message)
-        except ConnectionClosed:
-            pass
-        await self.close_codes.put(websocket.close_code)
-
-    async def next_message(self, within: float = WAIT) -> str | bytes:
-        """The next message any client sent, waiting at most ``within`` seconds."""
-        try:
-            return await asyncio.wait_for(self.received.get(), within)
-        except TimeoutError:
-            raise AssertionError(f"the server received nothing within {within} s") from None
-
-    async def next_close_code(self, within: float = WAIT) -> int | None:
-        """The close code of the next connection that ended."""
-        try:
-            return await asyncio.wait_for(self.close_codes.get(), within)
-        except TimeoutError:
-            raise AssertionError(f"no connection closed within {within} s") from None
-
-    async def say(self, message: str | bytes) -> None:
-        """Send ``message`` to every connected client."""
-        for websocket in self.connections:
-            await websocket.send(message)
-
-    async def shut_down(self) -> None:
-        """Stop the server as Ctrl-C stops chatlib's: every connection closes with 1001."""
-        assert self.server is not None
-        self.server.close()
-        await asyncio.wait_for(self.server.wait_closed(), WAIT)
-
-    def drop_connections(self) -> None:
-        """Cut every connection without a closing handshake, like a crash or a lost network."""
-        for websocket in self.connections:
-            websocket.transport.abort()
-
-
 @pytest.fixture
 async def scripted_server() -> AsyncIterator[ScriptedServer]:
-    scripted = ScriptedServer()
-    async with serve(scripted.handler, "127.0.0.1", 0) as server:
-        scripted.server = server
-        scripted.url = f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    """chatlib's stand-in server: it records what clients send, says what the test tells it."""
+    async with ScriptedServer() as scripted:
         yield scripted
 
 
@@ -243,10 +192,10 @@ async def test_message_from_others_appears_while_idle(
     client = await start_client(client_command, scripted_server.url, "--name", "Alice")
     assert await scripted_server.next_message() == "Alice"
 
-    await scripted_server.say("[Bob]: is anybody here?")
+    await scripted_server.send("[Bob]: is anybody here?")
 
     assert await client.next_line(within=PROMPTLY) == "[Bob]: is anybody here?"
-    await scripted_server.say("[Bob]: hello?")
+    await scripted_server.send("[Bob]: hello?")
     assert await client.next_line(within=PROMPTLY) == "[Bob]: hello?"
     client.end_input()
     assert (await client.exit()).returncode == 0
@@ -256,7 +205,7 @@ async def test_binary_frame_is_shown_as_a_note_and_the_chat_goes_on(scripted_ser
     client = await start_client(CHATLIB_CLIENT, scripted_server.url, "--name", "Alice")
     assert await scripted_server.next_message() == "Alice"
 
-    await scripted_server.say(b"\x00\x01\x02")
+    await scripted_server.send(b"\x00\x01\x02")
 
     assert "binary" in await client.next_line()
     await client.type("still here")
@@ -269,7 +218,7 @@ async def test_control_characters_from_the_server_are_not_printed(scripted_serve
     client = await start_client(CHATLIB_CLIENT, scripted_server.url, "--name", "Alice")
     assert await scripted_server.next_message() == "Alice"
 
-    await scripted_server.say("[Eve]: line one\n[Eve]: clear\x1b[2J screen")
+    await scripted_server.send("[Eve]: line one\n[Eve]: clear\x1b[2J screen")
 
     assert await client.next_line() == "[Eve]: line one"
     assert await client.next_line() == "[Eve]: clear [2J screen"
@@ -292,7 +241,7 @@ async def test_quit_command_closes_the_connection_and_exits_0(
     finished = await client.exit()
     assert finished.returncode == 0
     assert await scripted_server.next_close_code() == 1000
-    assert scripted_server.received.empty(), "/quit must not be sent to the room"
+    assert scripted_server.received == ["Alice"], "/quit must not be sent to the room"
     assert "Traceback" not in finished.stderr
 
 
@@ -350,7 +299,7 @@ async def test_server_shutdown_is_reported_in_one_line_and_the_client_exits(
     client = await start_client(client_command, scripted_server.url, "--name", "Alice")
     assert await scripted_server.next_message() == "Alice"
 
-    await scripted_server.shut_down()
+    await scripted_server.stop()
 
     line = await client.next_line()
     assert "closed the connection" in line
@@ -513,7 +462,7 @@ async def test_terminal_session_shows_messages_while_idle_and_ctrl_c_leaves_clea
         os.write(master, b"hello\r")
         assert await scripted_server.next_message() == "hello"
 
-        await scripted_server.say("[Bob]: hi Alice")
+        await scripted_server.send("[Bob]: hi Alice")
         await screen.expect("[Bob]: hi Alice", within=PROMPTLY)
 
         os.write(master, b"\x03")  # Ctrl-C
@@ -542,7 +491,7 @@ async def test_terminal_is_left_usable_when_the_server_shuts_down(scripted_serve
         assert await scripted_server.next_message() == "Alice"
         os.write(master, b"half a sen")  # The user is typing when the server goes away.
 
-        await scripted_server.shut_down()
+        await scripted_server.stop()
 
         await screen.expect("The server closed the connection: 1001 (going away).")
         assert await asyncio.wait_for(process.wait(), WAIT) == 0

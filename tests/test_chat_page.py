@@ -128,5 +128,6 @@ def test_origin_policy_trusts_the_servers_own_host_name():
 
 async def next_line(server) -> str:
     """The server's second line of output (the first one carries the ws:// URL)."""
-    async with asyncio.timeout(5):
-        return (await server.process.stdout.readline()).decode()
+    found = await server.program.stdout.wait_for(".", 5, start=1)
+    assert found is not None, f"the server printed no second line: {server.program.stdout.text()}"
+    return found.string

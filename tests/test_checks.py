@@ -8,63 +8,104 @@
 """
 
 import asyncio
+import contextlib
+import itertools
 import shutil
 import subprocess
 import sys
+from importlib.resources import files
 from pathlib import Path
 
 import pytest
 
-from chatlib.checks import EXERCISES, Exercise, ProgramProblem, Requirement, check_program
-from chatlib.checks.core import run_requirement
+from chatlib.checks import EXERCISES, Exercise, Requirement
+from chatlib.checks.catalogue import Kind, next_exercise
+from chatlib.checks.core import CheckFailed, Requirements, error_text, run_requirement
+from chatlib.checks.files import learner_file, solution_file
+from chatlib.checks.pipeline import Program, check
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECK_TIMEOUT = 120  # seconds for a whole `python -m chatlib check` run
-
-REFERENCE_PROGRAMS = {
-    "uppercase_server": "uppercase-server",
-    "chat_server": "chat-server",
-    "chat_client": "chat-client",
-}
+CHAT_SERVER = EXERCISES["chat_server"]
 
 
-def requirement_cases(include_extras: bool) -> list:
+def requirement_cases(include_extras: bool, only_with_reference: bool = False) -> list:
     """One pytest case per (exercise, requirement), named after the requirement."""
     return [
         pytest.param(exercise, requirement, id=f"{exercise.name}-{requirement.key}")
         for exercise in EXERCISES.values()
+        if exercise.has_reference or not only_with_reference
         for requirement in exercise.requirements.chosen(include_extras)
     ]
 
 
-def learner_file(folder: str, exercise: Exercise) -> Path:
-    return ROOT / folder / f"{exercise.name}.py"
+def starter_file(exercise: Exercise) -> Path:
+    """The learner's copy of the starter, as the repository ships it."""
+    return learner_file(exercise, ROOT / "exercises")
 
 
-@pytest.mark.parametrize(("exercise", "requirement"), requirement_cases(include_extras=True))
+def assignment_size(exercise: Exercise) -> int:
+    """How many requirements the assignment has (the extras left out)."""
+    return len(exercise.requirements.chosen(include_extras=False))
+
+
+def line_of(text: str, path: Path) -> int:
+    """The number of the first line of ``path`` that contains ``text``."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return next(number for number, line in enumerate(lines, 1) if text in line)
+
+
+# --- The catalogue: every exercise has what its name promises ---------------------------------
+
+
+@pytest.mark.parametrize("exercise", EXERCISES.values(), ids=lambda exercise: exercise.name)
+def test_every_exercise_has_requirements_a_starter_and_a_solution(exercise: Exercise) -> None:
+    assert isinstance(exercise.requirements, Requirements) and exercise.requirements
+    assert files("chatlib").joinpath("starters", exercise.file_name).is_file()
+    assert starter_file(exercise).is_file()
+    assert solution_file(exercise).is_file()
+    assert exercise.kind in (Kind.SERVER, Kind.CLIENT) and exercise.points > 0
+
+
+def test_each_exercise_points_to_the_next_and_the_last_to_the_finish() -> None:
+    exercises = list(EXERCISES.values())
+    for exercise, following in itertools.pairwise(exercises):
+        assert next_exercise(exercise) is following
+        assert exercise.next_step.startswith(f"Next: {following.title}.")
+        assert f"python -m chatlib check {following.name}" in exercise.next_step
+    assert next_exercise(exercises[-1]) is None
+    assert "finished" in exercises[-1].next_step
+
+
+# --- One spec, three uses ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("exercise", "requirement"),
+    requirement_cases(
+        True, [exercise for exercise in EXERCISES.values() if exercise.has_reference]
+    ),
+)
 async def test_chatlib_meets_requirement(exercise: Exercise, requirement: Requirement) -> None:
-    command = [sys.executable, "-m", "chatlib", REFERENCE_PROGRAMS[exercise.name]]
-    outcome = await run_requirement(requirement, lambda: exercise.start(command, None))
+    reference = Program(exercise.reference_command)
+    outcome = await run_requirement(requirement, lambda: reference.start(exercise))
     assert outcome.met, outcome.detail
 
 
 @pytest.mark.parametrize(("exercise", "requirement"), requirement_cases(include_extras=False))
 async def test_solution_meets_requirement(exercise: Exercise, requirement: Requirement) -> None:
-    path = learner_file("solutions", exercise)
-    outcome = await run_requirement(
-        requirement, lambda: exercise.start([sys.executable, str(path)], path)
-    )
+    solution = Program.file(solution_file(exercise))
+    outcome = await run_requirement(requirement, lambda: solution.start(exercise))
     assert outcome.met, outcome.detail
 
 
 @pytest.mark.parametrize("exercise", EXERCISES.values(), ids=lambda exercise: exercise.name)
 async def test_untouched_starter_fails_its_checks(exercise: Exercise) -> None:
-    path = learner_file("exercises", exercise)
-    command = [sys.executable, str(path)]
+    starter = Program.file(starter_file(exercise))
     # Every requirement runs against its own copy of the program, so they can run at once.
     outcomes = await asyncio.gather(
         *(
-            run_requirement(requirement, lambda: exercise.start(command, path))
+            run_requirement(requirement, lambda: starter.start(exercise))
             for requirement in exercise.requirements.chosen(include_extras=False)
         )
     )
@@ -95,22 +136,22 @@ def test_check_lists_what_the_untouched_starter_misses() -> None:
     assert '✘ Messages reach the other clients as "[name]: text"' in result.stdout
     assert 'Bob should receive "[Alice]: Hi Bob" within 1 s; Bob received nothing.' in result.stdout
     assert "Hint: " in result.stdout
-    assert "of 8 requirements met" in result.stdout
+    assert f"of {assignment_size(CHAT_SERVER)} requirements met" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
 
 
 def test_check_congratulates_a_finished_exercise(tmp_path: Path) -> None:
     (tmp_path / "exercises").mkdir()
-    shutil.copy(ROOT / "solutions" / "chat_server.py", tmp_path / "exercises" / "chat_server.py")
+    shutil.copy(solution_file(CHAT_SERVER), learner_file(CHAT_SERVER, tmp_path / "exercises"))
     result = run_check("chat_server", cwd=tmp_path)
     assert result.returncode == 0, result.stdout
-    assert "All 8 requirements met. Well done!" in result.stdout
-    assert "Next: the client" in result.stdout
+    assert f"All {assignment_size(CHAT_SERVER)} requirements met. Well done!" in result.stdout
+    assert f"Next: {next_exercise(CHAT_SERVER).title}." in result.stdout
 
 
 def broken_copy(tmp_path: Path, replace: str, by: str) -> Path:
     """A copy of the chat server solution with one piece of code replaced."""
-    source = (ROOT / "solutions" / "chat_server.py").read_text()
+    source = solution_file(CHAT_SERVER).read_text()
     assert replace in source
     path = tmp_path / "chat_server.py"
     path.write_text(source.replace(replace, by, 1))
@@ -122,7 +163,8 @@ def test_syntax_error_is_explained_with_file_and_line(tmp_path: Path) -> None:
     result = run_check("chat_server", "--path", str(path))
     assert result.returncode == 1
     assert f"Python cannot read {path}" in result.stdout
-    assert "line 30" in result.stdout and "save the file" in result.stdout
+    line = line_of("async def chat_handler(ws)", path)
+    assert f"line {line}" in result.stdout and "save the file" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
 
 
@@ -144,9 +186,10 @@ def test_exception_in_the_handler_is_shown_under_the_failed_requirement(tmp_path
     )
     result = run_check("chat_server", "--path", str(path))
     assert result.returncode == 1
+    line = line_of("TODO: remember the name", path)
     assert (
-        f"Your server reported an error: {path}, line 37: NotImplementedError: TODO: remember the"
-        " name" in result.stdout
+        f"Your server reported an error: {path}, line {line}: NotImplementedError: TODO: remember"
+        " the name" in result.stdout
     )
     assert "Traceback" not in result.stdout + result.stderr
 
@@ -158,6 +201,67 @@ async def test_program_that_never_starts_is_reported_as_a_hang(
     path = broken_copy(
         tmp_path, "async def main(host, port):", "input()\n\n\nasync def main(h, p):"
     )
-    with pytest.raises(ProgramProblem, match="was not ready within 1 s") as problem:
-        await check_program(EXERCISES["chat_server"], [sys.executable, str(path)], path)
-    assert "Is it waiting for something (input(), a sleep, a loop)" in str(problem.value)
+    result = await check(CHAT_SERVER, Program.file(path))
+    assert "was not ready within 1 s" in result.problem
+    assert "Is it waiting for something (input(), a sleep, a loop)" in result.problem
+    assert "Traceback" not in result.problem and "KeyboardInterrupt" not in result.problem
+
+
+# --- What the program itself reported, under the requirement that was running -----------------
+
+
+def broken_uppercase_server(tmp_path: Path, replace: str, by: str) -> Path:
+    """A copy of the uppercase server solution with one piece of code replaced."""
+    source = solution_file(EXERCISES["uppercase_server"]).read_text()
+    assert replace in source
+    path = tmp_path / "uppercase_server.py"
+    path.write_text(source.replace(replace, by, 1))
+    return path
+
+
+async def test_an_exception_logged_as_the_check_fails_is_reported_with_its_line(tmp_path):
+    # send() refuses a method: the handler dies, the client sees the connection close, and
+    # the traceback may reach stderr only after the check has failed.
+    path = broken_uppercase_server(tmp_path, "message.upper()", "message.upper")
+    result = await check(EXERCISES["uppercase_server"], Program.file(path))
+    [first, *_] = result.outcomes
+    assert first.met is False
+    line = line_of("message.upper", path)
+    assert f"Your server reported an error: {path}, line {line}: TypeError" in first.detail
+
+
+async def test_a_coroutine_never_awaited_is_reported_with_its_line(tmp_path):
+    path = broken_uppercase_server(
+        tmp_path, "await websocket.send(message.upper())", "websocket.send(message.upper())"
+    )
+    result = await check(EXERCISES["uppercase_server"], Program.file(path))
+    [first, *_] = result.outcomes
+    line = line_of("websocket.send(message.upper())", path)
+    assert (
+        f"{path}, line {line}: RuntimeWarning: coroutine 'Connection.send' was never awaited"
+        in first.detail
+    )
+
+
+async def test_a_connection_error_without_text_is_named_by_its_type() -> None:
+    requirements = Requirements()
+
+    @requirements.requirement("Connects", hint="Connect.")
+    async def connects(target) -> None:
+        raise ConnectionResetError()
+
+    @contextlib.asynccontextmanager
+    async def nothing_to_start():
+        yield NoDiagnosis()
+
+    outcome = await run_requirement(requirements[0], nothing_to_start)
+    assert outcome.detail == "A connection failed unexpectedly (ConnectionResetError)."
+    assert error_text(TimeoutError()) == "TimeoutError"
+    assert error_text(CheckFailed("said why")) == "said why"
+
+
+class NoDiagnosis:
+    """A target with nothing to report."""
+
+    def diagnosis(self) -> str:
+        return ""

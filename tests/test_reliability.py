@@ -20,12 +20,12 @@ from chat_harness import (
     TIMEOUT,
     MiB,
     RawClient,
-    WatchedServer,
     closed_with,
     join,
     relays_still,
     resident_memory,
 )
+from conftest import ServerProcess
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosedError, ConnectionClosedOK
 from websockets.frames import Frame, Opcode
@@ -34,22 +34,16 @@ from chatlib.serving import CLOSE_TIMEOUT
 
 
 @pytest.fixture
-async def chat_server(start_server_process):
-    """Start ``python -m chatlib chat-server OPTIONS`` and read its log as it runs."""
-    started: list[WatchedServer] = []
+def chat_server(start_server_process):
+    """Start ``python -m chatlib chat-server OPTIONS``; its log is read as it runs."""
 
-    async def start(*options: str) -> WatchedServer:
-        server = WatchedServer(await start_server_process("chat-server", *options))
-        started.append(server)
-        return server
+    async def start(*options: str) -> ServerProcess:
+        return await start_server_process("chat-server", *options)
 
-    yield start
-
-    for server in started:
-        await server.stop_reading_log()
+    return start
 
 
-async def stopped_cleanly(server: WatchedServer) -> str:
+async def stopped_cleanly(server: ServerProcess) -> str:
     """Stop the server with SIGTERM; check it exits 0 without a traceback; return its log."""
     ended = await server.stop()
     assert ended.returncode == 0, ended.stderr
@@ -456,18 +450,15 @@ async def test_client_closing_right_after_a_message_leaves_no_error_in_the_log(
 ):
     # The message and the close frame arrive together: the close is processed while the
     # reply is on its way, and sending the reply raises ConnectionClosedOK.
-    server = WatchedServer(await start_server_process(program))
-    try:
-        client = await RawClient.connect(server.port)
-        await client.open_handshake()
-        close = Frame(Opcode.CLOSE, (1000).to_bytes(2, "big")).serialize(mask=True)
-        client.writer.write(Frame(Opcode.TEXT, b"bye").serialize(mask=True) + close)
-        async with asyncio.timeout(TIMEOUT):
-            await client.reader.read()  # Whatever the server answers, until it hangs up.
-        client.close()
-        ended = await server.stop()
-    finally:
-        await server.stop_reading_log()
+    server = await start_server_process(program)
+    client = await RawClient.connect(server.port)
+    await client.open_handshake()
+    close = Frame(Opcode.CLOSE, (1000).to_bytes(2, "big")).serialize(mask=True)
+    client.writer.write(Frame(Opcode.TEXT, b"bye").serialize(mask=True) + close)
+    async with asyncio.timeout(TIMEOUT):
+        await client.reader.read()  # Whatever the server answers, until it hangs up.
+    client.close()
+    ended = await server.stop()
 
     assert ended.returncode == 0
     assert " ERROR " not in ended.stderr, ended.stderr

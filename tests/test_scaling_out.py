@@ -13,12 +13,12 @@ import signal
 from collections.abc import AsyncIterator
 
 import pytest
-from chat_harness import WatchedServer, join, relays_still
-from conftest import chatlib_command
+from chat_harness import join, relays_still
+from conftest import ServerProcess, chatlib_command
 from redis_server import redis_server  # noqa: F401 (a fixture)
 from websockets.asyncio.client import connect
 
-from chatlib.checks.chat_server import CHAT_SERVER
+from chatlib.checks import EXERCISES
 from chatlib.checks.core import Requirement, run_requirement
 from chatlib.checks.servers import ServerUnderTest, running_server
 from chatlib.serving import free_port
@@ -36,20 +36,15 @@ def shared_server_command(redis_url: str) -> list[str]:
 
 
 @pytest.fixture
-async def shared_server(start_server_process, redis_server):  # noqa: F811 (a fixture)
-    """Start ``python -m chatlib chat-server --redis URL`` processes; read their logs."""
-    started: list[WatchedServer] = []
+def shared_server(start_server_process, redis_server):  # noqa: F811 (a fixture)
+    """Start ``python -m chatlib chat-server --redis URL`` processes; their logs are read."""
 
-    async def start() -> WatchedServer:
-        server = await start_server_process(
+    async def start() -> ServerProcess:
+        return await start_server_process(
             "chat-server", "--redis", redis_server.url, "--redis-expiry", str(EXPIRY)
         )
-        started.append(WatchedServer(server))
-        return started[-1]
 
-    yield start
-    for server in started:
-        await server.stop_reading_log()
+    return start
 
 
 # --- A load balancer, for the spec's checks -----------------------------------------------------
@@ -133,7 +128,9 @@ async def two_servers_behind_a_balancer(
             await balancer.stop()
 
 
-@pytest.mark.parametrize("requirement", CHAT_SERVER, ids=lambda requirement: requirement.key)
+@pytest.mark.parametrize(
+    "requirement", EXERCISES["chat_server"].requirements, ids=lambda requirement: requirement.key
+)
 async def test_every_rule_of_the_spec_holds_across_two_processes(redis_server, requirement):  # noqa: F811
     outcome = await run_requirement(
         requirement, lambda: two_servers_behind_a_balancer(redis_server.url, requirement)
@@ -189,7 +186,7 @@ async def test_a_killed_servers_members_are_announced_gone_and_their_names_come_
     first, second = await shared_server(), await shared_server()
     alice = await join(first.url, "Alice")
     bob = await join(second.url, "Bob", [alice])
-    first.server.process.kill()  # No goodbye: as a crash, or a machine unplugged.
+    first.program.process.kill()  # No goodbye: as a crash, or a machine unplugged.
     assert await bob.next_line(timeout=GONE_WITHIN) == "[Server]: Alice has left the chat."
     await second.log_line("counting it as gone (1 member(s): Alice)")
     new_alice = await join(second.url, "Alice", [bob])

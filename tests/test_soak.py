@@ -29,7 +29,8 @@ import time
 from dataclasses import dataclass, field
 
 import pytest
-from chat_harness import TIMEOUT, WatchedServer, receive
+from chat_harness import TIMEOUT, receive
+from conftest import ServerProcess
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -163,7 +164,7 @@ def part_for(member: Client, stream: list[str]) -> list[str]:
 async def test_soak_nothing_lost_or_repeated_and_the_member_list_is_right(start_server_process):
     rng = random.Random(SEED)
     print(f"\nsoak: {SOAK_SECONDS:g} s, seed {SEED} (CHATLIB_SOAK_SEED={SEED} replays its choices)")
-    server = WatchedServer(await start_server_process("chat-server"))
+    server = await start_server_process("chat-server")
     soak = Soak(server.url, rng)
     try:
         await soak.run(SOAK_SECONDS)
@@ -173,10 +174,9 @@ async def test_soak_nothing_lost_or_repeated_and_the_member_list_is_right(start_
             task.cancel()
         for member in soak.members:
             member.websocket.transport.abort()
-        await server.stop_reading_log()
 
 
-async def check_soak(soak: Soak, server: WatchedServer) -> None:
+async def check_soak(soak: Soak, server: ServerProcess) -> None:
     observer = soak.observer
     clients = soak.members[1:]
     stayed = [client for client in clients if client.how_it_left is None]

@@ -18,15 +18,22 @@ from pathlib import Path
 
 import pytest
 
-from chatlib.checks import EXERCISES, check_program
-from chatlib.checks.core import Outcome, ProgramProblem
-from chatlib.checks.programs import KEPT_LINES, Output
-from chatlib.checks.report import OutcomePrinter
+from chatlib.checks import EXERCISES, Exercise
+from chatlib.checks.catalogue import next_exercise
+from chatlib.checks.core import Outcome
+from chatlib.checks.files import solution_file
+from chatlib.checks.pipeline import Program, check
+from chatlib.checks.renderers import TerminalReport, notebook_report
+from chatlib.harness.programs import KEPT_LINES, Output
+from chatlib.tooling.starters import starter_text
 
 ROOT = Path(__file__).resolve().parent.parent
-STARTERS = ROOT / "chatlib" / "starters"
-SOLUTIONS = ROOT / "solutions"
 COMMAND_TIMEOUT = 60  # seconds for one command that runs checks
+
+
+def assignment_size(name: str) -> int:
+    """How many requirements the exercise's assignment has (the extras left out)."""
+    return len(EXERCISES[name].requirements.chosen(include_extras=False))
 
 
 def chatlib(*args: str, cwd: Path = ROOT, **options) -> subprocess.CompletedProcess:
@@ -51,12 +58,21 @@ def exercises_folder(tmp_path: Path, **files: str) -> Path:
     return folder
 
 
+def course_folder(tmp_path: Path, **files: str | None) -> Path:
+    """An exercises folder for a scene of the course: ``files`` as given (``None``: missing),
+    and every other exercise of the catalogue done (its solution), so the scene stays the
+    same whatever exercises are added."""
+    done = {name: solution(name) for name in EXERCISES if name not in files}
+    given = {name: content for name, content in files.items() if content is not None}
+    return exercises_folder(tmp_path, **done, **given)
+
+
 def starter(name: str) -> str:
-    return (STARTERS / f"{name}.py").read_text(encoding="utf-8")
+    return starter_text(EXERCISES[name])
 
 
 def solution(name: str) -> str:
-    return (SOLUTIONS / f"{name}.py").read_text(encoding="utf-8")
+    return solution_file(EXERCISES[name]).read_text(encoding="utf-8")
 
 
 def chat_server_that_echoes_to_the_sender() -> str:
@@ -73,11 +89,21 @@ def chat_server_that_echoes_to_the_sender() -> str:
 # --- The original starters -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", EXERCISES)
-def test_packaged_starter_is_an_exact_copy_of_the_exercise(name: str) -> None:
+@pytest.mark.parametrize("exercise", EXERCISES.values(), ids=lambda exercise: exercise.name)
+def test_packaged_starter_is_an_exact_copy_of_the_exercise(exercise: Exercise) -> None:
     # The learner edits exercises/; progress and reset compare with, and restore, this copy.
-    assert (STARTERS / f"{name}.py").read_bytes() == (
-        ROOT / "exercises" / f"{name}.py"
+    packaged = ROOT / "chatlib" / "starters" / exercise.file_name
+    assert packaged.read_bytes() == (ROOT / "exercises" / exercise.file_name).read_bytes()
+
+
+@pytest.mark.parametrize("exercise", EXERCISES.values(), ids=lambda exercise: exercise.name)
+def test_reset_writes_the_learners_copy_of_a_missing_starter(tmp_path, exercise) -> None:
+    folder = tmp_path / "exercises"
+    result = chatlib("reset", exercise.name, "--folder", str(folder), "--yes")
+    assert result.returncode == 0, result.stdout
+    assert "the original starter is back" in result.stdout
+    assert (folder / exercise.file_name).read_bytes() == (
+        ROOT / "exercises" / exercise.file_name
     ).read_bytes()
 
 
@@ -105,9 +131,9 @@ def unmet_outcomes(count: int) -> list[Outcome]:
 
 
 def test_compact_report_details_only_the_first_unmet_requirement(capsys) -> None:
-    printer = OutcomePrinter(compact=True)
+    report = TerminalReport(watching=True)
     for outcome in unmet_outcomes(3):
-        printer(outcome)
+        report.outcome(outcome)
     shown = capsys.readouterr().out
     assert shown.count("✘") == 3
     assert "What went wrong #0" in shown and "What went wrong #1" not in shown
@@ -115,14 +141,21 @@ def test_compact_report_details_only_the_first_unmet_requirement(capsys) -> None
 
 
 def test_hint_option_shows_the_hint_of_every_unmet_requirement(capsys) -> None:
-    printer = OutcomePrinter(compact=True, all_hints=True)
+    report = TerminalReport(watching=True, all_hints=True)
     outcomes = unmet_outcomes(3)
     for outcome in outcomes:
-        printer(outcome)
+        report.outcome(outcome)
     shown = capsys.readouterr().out
     assert "What went wrong #1" not in shown
     for outcome in outcomes:
         assert f"Hint: {outcome.requirement.hint}" in shown
+
+
+def test_outside_a_notebook_the_notebook_report_is_the_terminal_report(capsys) -> None:
+    report = notebook_report()
+    assert isinstance(report, TerminalReport)
+    report.outcome(unmet_outcomes(1)[0])
+    assert "✘" in capsys.readouterr().out
 
 
 # --- check --json ----------------------------------------------------------------------------
@@ -133,7 +166,13 @@ def test_json_result_lists_every_requirement(tmp_path: Path) -> None:
     result = chatlib("check", "chat_server", "--json", "--folder", str(folder))
     assert result.returncode == 1
     data = json.loads(result.stdout)
-    assert (data["problem"], data["met"], data["total"], data["all_met"]) == (None, 7, 8, False)
+    total = assignment_size("chat_server")
+    assert (data["problem"], data["met"], data["total"], data["all_met"]) == (
+        None,
+        total - 1,
+        total,
+        False,
+    )
     unmet = [item for item in data["requirements"] if not item["met"]]
     assert [item["key"] for item in unmet] == ["sender_does_not_receive_own_message"]
     assert "received her own" in unmet[0]["detail"]
@@ -146,7 +185,11 @@ def test_json_result_of_a_file_python_cannot_read_has_a_problem(tmp_path: Path) 
     data = json.loads(result.stdout)
     assert result.returncode == 1
     assert "Python cannot read" in data["problem"]
-    assert (data["met"], data["total"], data["all_met"]) == (0, 8, False)
+    assert (data["met"], data["total"], data["all_met"]) == (
+        0,
+        assignment_size("chat_server"),
+        False,
+    )
 
 
 # --- Watch mode ------------------------------------------------------------------------------
@@ -186,12 +229,13 @@ async def test_watch_mode_checks_again_when_the_file_is_saved(tmp_path: Path) ->
         # The learner saves the finished program, as an editor would.
         (folder / "uppercase_server.py").write_text(solution("uppercase_server"), "utf-8")
         second = await read_until(watcher.stdout, "On to the next exercise", timeout=30)
-        assert "All 5 requirements met. Well done!" in second
+        assert f"All {assignment_size('uppercase_server')} requirements met. Well done!" in second
         assert "✘" not in second
 
-        # It moves on to the chat server, whose file is not in this folder.
+        # It moves on to the next exercise, whose file is not in this folder.
         third = await read_until(watcher.stdout, "There is no file", timeout=30)
-        assert "Watching" in third and "chat_server.py" in third
+        following = next_exercise(EXERCISES["uppercase_server"])
+        assert "Watching" in third and following.file_name in third
 
         watcher.send_signal(signal.SIGINT)
         async with asyncio.timeout(10):
@@ -209,7 +253,7 @@ async def test_watch_mode_checks_again_when_the_file_is_saved(tmp_path: Path) ->
 
 
 def test_progress_shows_each_exercise_state_and_what_to_do_next(tmp_path: Path) -> None:
-    folder = exercises_folder(
+    folder = course_folder(
         tmp_path,
         uppercase_server=solution("uppercase_server"),
         chat_server=chat_server_that_echoes_to_the_sender(),
@@ -218,33 +262,46 @@ def test_progress_shows_each_exercise_state_and_what_to_do_next(tmp_path: Path) 
     result = chatlib("progress", "--folder", str(folder))
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
-    assert "  uppercase_server  done (5 of 5 requirements met)" in lines
-    assert "  chat_server       in progress: 7 of 8 requirements met" in lines
-    assert "  chat_client       not started" in lines
+    uppercase, chat = assignment_size("uppercase_server"), assignment_size("chat_server")
+    done = f"done ({uppercase} of {uppercase} requirements met)"
+    assert progress_line("uppercase_server", done) in lines
+    in_progress = f"in progress: {chat - 1} of {chat} requirements met"
+    assert progress_line("chat_server", in_progress) in lines
+    assert progress_line("chat_client", "not started") in lines
     assert lines[-1].startswith("Next: carry on with ") and "(1 requirement to go)" in lines[-1]
     # The order of the course.
     order = [line.split()[0] for line in lines if line.startswith("  ")]
     assert order == list(EXERCISES)
 
 
+def progress_line(name: str, state: str) -> str:
+    """The line ``progress`` prints for an exercise: names in a column, then the state."""
+    width = max(len(exercise) for exercise in EXERCISES)
+    return f"  {name:<{width}}  {state}"
+
+
 def test_progress_checks_only_the_files_that_changed(tmp_path: Path) -> None:
-    folder = exercises_folder(
+    folder = course_folder(
         tmp_path,
         uppercase_server=solution("uppercase_server"),
         chat_server=chat_server_that_echoes_to_the_sender(),
+        chat_client=None,
     )
+    files_to_check = len(EXERCISES) - 1
     first = chatlib("progress", "--folder", str(folder))
-    assert first.stdout.count("Checking ") == 2
+    assert first.stdout.count("Checking ") == files_to_check
 
     again = chatlib("progress", "--folder", str(folder))
     assert "Checking " not in again.stdout
-    assert again.stdout.count("requirements met") == 2
+    assert again.stdout.count("requirements met") == files_to_check
 
     (folder / "chat_server.py").write_text(solution("chat_server"), encoding="utf-8")
     changed = chatlib("progress", "--folder", str(folder))
     assert changed.stdout.count("Checking ") == 1
-    assert "  chat_server       done (8 of 8 requirements met)" in changed.stdout
-    assert "  chat_client       missing" in changed.stdout
+    chat = assignment_size("chat_server")
+    done = f"done ({chat} of {chat} requirements met)"
+    assert progress_line("chat_server", done) in changed.stdout
+    assert progress_line("chat_client", "missing") in changed.stdout
     assert "python -m chatlib reset chat_client" in changed.stdout.splitlines()[-1]
 
 
@@ -323,8 +380,9 @@ async def test_server_that_ignores_the_port_option_is_refused(
         ),
         encoding="utf-8",
     )
-    with pytest.raises(ProgramProblem, match="it ignores the --port option"):
-        await check_program(EXERCISES["chat_server"], [sys.executable, str(squatter)], squatter)
+    result = await check(EXERCISES["chat_server"], Program.file(squatter))
+    assert "it ignores the --port option" in result.problem
+    assert result.outcomes == []
 
 
 # --- Grading a class -------------------------------------------------------------------------
@@ -410,7 +468,9 @@ def test_grading_a_class_yields_the_right_table_within_bounded_time(tmp_path: Pa
     assert elapsed < 4 * GRADE_TIME_LIMIT
 
     summary = result.stdout.splitlines()[-1]
-    assert summary.startswith("5 learners, 3 exercises: 1 complete, 4 incomplete; results in ")
+    assert summary.startswith(
+        f"5 learners, {len(EXERCISES)} exercises: 1 complete, 4 incomplete; results in "
+    )
     assert "grades.csv" in summary and "grades.html" in summary
 
     with (folder / "grades.csv").open(encoding="utf-8-sig", newline="") as file:
@@ -448,7 +508,21 @@ def test_grading_a_class_yields_the_right_table_within_bounded_time(tmp_path: Pa
     assert "<script>" not in page and "&lt;script&gt;" in page  # What learners wrote is escaped.
     assert re.search(r"""(src|href)=|url\(|@import""", page) is None  # Self-contained.
     assert "not met.&#10;&#10;Alice sent &quot;Hi&quot; and received her own" in page
-    assert page.count("✔") >= 5 + 8 + 9 + 5 + 7 + 5
+    # Bob's every requirement, Cat's uppercase server and all but one of her chat server's,
+    # Eve's uppercase server.
+    sizes = {name: assignment_size(name) for name in EXERCISES}
+    assert (
+        page.count("✔")
+        >= sum(sizes.values()) + 2 * sizes["uppercase_server"] + sizes["chat_server"] - 1
+    )
+    # Points: every one for Bob; Cat's share of hers.
+    most = sum(exercise.points for exercise in EXERCISES.values())
+    assert f'<td class="total">{most} / {most}</td>' in page
+    cat = (
+        EXERCISES["uppercase_server"].points
+        + EXERCISES["chat_server"].points * (sizes["chat_server"] - 1) / sizes["chat_server"]
+    )
+    assert f'<td class="total">{round(cat, 1):g} / {most}</td>' in page
 
     if sys.platform == "linux":  # The hanging server died with its checker.
         assert processes_running(str(folder / "eve_hangs_and_floods")) == []

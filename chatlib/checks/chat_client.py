@@ -9,7 +9,7 @@ from chatlib.checks.core import CheckFailed, NotCheckedHere, Requirements, on_wi
 from chatlib.checks.participants import quoted
 from chatlib.serving import free_port
 
-CHAT_CLIENT = Requirements()
+REQUIREMENTS = Requirements()
 
 
 async def require_clean_exit(client: ClientUnderTest, action: str) -> None:
@@ -25,7 +25,7 @@ async def require_clean_exit(client: ClientUnderTest, action: str) -> None:
         )
 
 
-@CHAT_CLIENT.requirement(
+@REQUIREMENTS.requirement(
     "The name you type is sent first",
     hint="Connect, read the name from the keyboard (or --name), and send it before anything else.",
 )
@@ -33,7 +33,7 @@ async def sends_the_name_first(client: ClientUnderTest) -> None:
     await client.sign_in("Alice")
 
 
-@CHAT_CLIENT.requirement(
+@REQUIREMENTS.requirement(
     "Each line you type is sent as a message",
     hint="Sending is a loop of its own: each time the keyboard gives a line, it goes to the"
     " server as one message.",
@@ -52,7 +52,7 @@ async def sends_each_typed_line(client: ClientUnderTest) -> None:
         )
 
 
-@CHAT_CLIENT.requirement(
+@REQUIREMENTS.requirement(
     "Messages from the room appear while you are not typing",
     hint="Receiving must not wait for the keyboard: run a task that prints every incoming"
     " message while another waits for typed lines (read the keyboard in a thread).",
@@ -66,7 +66,7 @@ async def shows_messages_while_idle(client: ClientUnderTest) -> None:
     )
 
 
-@CHAT_CLIENT.requirement(
+@REQUIREMENTS.requirement(
     "Messages appear even while you are in the middle of typing a line",
     hint="input() blocks whatever thread calls it: call it in a thread of its own so the event"
     " loop keeps receiving.",
@@ -87,7 +87,7 @@ async def shows_messages_while_typing(client: ClientUnderTest) -> None:
         )
 
 
-@CHAT_CLIENT.requirement(
+@REQUIREMENTS.requirement(
     "/quit leaves the chat cleanly",
     hint="/quit is a command for the client, not a message for the room: recognise it before"
     " sending, and end the conversation the way the end of input does.",
@@ -101,7 +101,7 @@ async def quit_command_leaves_cleanly(client: ClientUnderTest) -> None:
         raise CheckFailed("The user typed /quit; it should not be sent to the room as a message.")
 
 
-@CHAT_CLIENT.requirement(
+@REQUIREMENTS.requirement(
     "End of input (Ctrl-D) leaves the chat cleanly",
     hint="At the end of input, input() raises EOFError (sys.stdin.readline() returns ''):"
     " treat it like /quit.",
@@ -113,7 +113,7 @@ async def end_of_input_leaves_cleanly(client: ClientUnderTest) -> None:
     await require_clean_exit(client, "the end of input (Ctrl-D)")
 
 
-@CHAT_CLIENT.requirement(
+@REQUIREMENTS.requirement(
     "Ctrl-C leaves the chat cleanly, without a traceback",
     hint="asyncio.run() raises KeyboardInterrupt on Ctrl-C: catch it around asyncio.run().",
     needs=sends_the_name_first,
@@ -126,7 +126,7 @@ async def ctrl_c_leaves_cleanly(client: ClientUnderTest) -> None:
     await require_clean_exit(client, "Ctrl-C")
 
 
-@CHAT_CLIENT.requirement(
+@REQUIREMENTS.requirement(
     "When the server goes away, the client says so and ends",
     hint="The receiving loop ends when the connection closes: print a line, then make the"
     " whole client stop (a daemon thread for the keyboard will not keep it alive).",
@@ -150,7 +150,7 @@ async def server_going_away_is_reported(client: ClientUnderTest) -> None:
         raise CheckFailed("The server shut down; the client ended without saying why.")
 
 
-@CHAT_CLIENT.requirement(
+@REQUIREMENTS.requirement(
     "With no server to talk to, it prints one clear line and exits with status 1",
     hint="When nothing listens, connect() raises an OSError: turn it into one line that names"
     " the URL, and an exit status that says the client failed.",

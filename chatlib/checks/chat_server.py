@@ -9,7 +9,7 @@ from chatlib.checks.core import CheckFailed, Requirements
 from chatlib.checks.participants import Participant, participants, quoted
 from chatlib.checks.servers import ServerUnderTest, stops_cleanly_on_ctrl_c
 
-CHAT_SERVER = Requirements()
+REQUIREMENTS = Requirements()
 
 SERVER_PREFIX = "[Server]:"
 
@@ -19,7 +19,7 @@ def chat_lines(lines: list[str]) -> list[str]:
     return [line for line in lines if not line.startswith(SERVER_PREFIX)]
 
 
-@CHAT_SERVER.requirement(
+@REQUIREMENTS.requirement(
     "The first message is the username; it is not relayed as a chat message",
     hint="The first message is special: read it on its own, before the loop that relays"
     " messages, and keep it as the client's name.",
@@ -37,7 +37,7 @@ async def first_message_is_the_username(server: ServerUnderTest) -> None:
             )
 
 
-@CHAT_SERVER.requirement(
+@REQUIREMENTS.requirement(
     'Messages reach the other clients as "[name]: text"',
     hint="Each relayed line is built from two things you have at hand, the sender's name and"
     " the text, in exactly the shape shown; broadcast() sends one line to many connections.",
@@ -48,7 +48,7 @@ async def messages_are_relayed_with_the_senders_name(server: ServerUnderTest) ->
         await bob.expect("[Alice]: Hi Bob", 'Alice sent "Hi Bob"')
 
 
-@CHAT_SERVER.requirement(
+@REQUIREMENTS.requirement(
     "Every other connected client receives each message",
     hint="Keep every named client in a collection (a set or a dict) and send to all of them,"
     " not only to the one that connected last.",
@@ -61,7 +61,7 @@ async def every_other_client_receives_the_message(server: ServerUnderTest) -> No
         await carol.expect("[Bob]: Hello from Bob", 'Bob sent "Hello from Bob"')
 
 
-@CHAT_SERVER.requirement(
+@REQUIREMENTS.requirement(
     "The sender does not get its own message back",
     hint="The recipients are the room minus the sender: leave the sender's own connection out"
     " of the collection you send to.",
@@ -79,7 +79,7 @@ async def sender_does_not_receive_own_message(server: ServerUnderTest) -> None:
             raise CheckFailed('Alice sent "Hi" and received her own "[Alice]: Hi" back.')
 
 
-@CHAT_SERVER.requirement(
+@REQUIREMENTS.requirement(
     "A client that leaves is announced to the others",
     hint="A client's message loop ends when it leaves: that is the moment to tell the clients"
     " who remain, with a [Server] line naming who left.",
@@ -90,7 +90,7 @@ async def departure_is_announced(server: ServerUnderTest) -> None:
         await bob.expect("[Server]: Alice has left the chat.", "Alice closed her connection")
 
 
-@CHAT_SERVER.requirement(
+@REQUIREMENTS.requirement(
     "A client that drops without closing is announced too",
     hint="A dropped connection raises ConnectionClosedError out of the `async for`; code in a"
     " `finally` clause runs in that case too, so announce the departure there.",
@@ -105,7 +105,7 @@ async def abrupt_departure_is_announced(server: ServerUnderTest) -> None:
         )
 
 
-@CHAT_SERVER.requirement(
+@REQUIREMENTS.requirement(
     "The room carries on after someone leaves",
     hint="Remove a client from your collection when it leaves, whatever the reason, so later"
     " messages are not sent to a closed connection.",
@@ -119,7 +119,7 @@ async def room_carries_on_after_a_departure(server: ServerUnderTest) -> None:
         await carol.expect("[Bob]: Still here?", 'After Alice dropped out, Bob sent "Still here?"')
 
 
-CHAT_SERVER.requirement(
+REQUIREMENTS.requirement(
     "Ctrl-C stops the server cleanly (clients get code 1001, exit status 0)",
     hint="Leave the `async with serve(...)` block when Ctrl-C arrives: it closes every"
     " connection with 1001. The starter's main() already does this; keep it.",
@@ -129,7 +129,7 @@ CHAT_SERVER.requirement(
 # --- The reference's extra rules ------------------------------------------------------------
 
 
-@CHAT_SERVER.requirement(
+@REQUIREMENTS.requirement(
     "Arrivals are announced to the others",
     hint="When a name is accepted, tell the others who arrived, the way departures are told.",
     extra=True,
@@ -139,7 +139,7 @@ async def arrivals_are_announced(server: ServerUnderTest) -> None:
         await bob.expect("[Server]: Alice has joined the chat.", "Alice joined")
 
 
-@CHAT_SERVER.requirement(
+@REQUIREMENTS.requirement(
     "A newcomer is welcomed with the names of who is here",
     hint="Send the newcomer a [Server] line listing the names already in the room.",
     extra=True,
@@ -156,7 +156,7 @@ async def newcomer_is_welcomed_with_who_is_here(server: ServerUnderTest) -> None
             )
 
 
-@CHAT_SERVER.requirement(
+@REQUIREMENTS.requirement(
     "A client that leaves before choosing a name is not announced",
     hint="Only clients that have chosen a name are members; announce departures of members only.",
     extra=True,
@@ -184,7 +184,7 @@ INVALID_NAMES = {
 }
 
 
-@CHAT_SERVER.requirement(
+@REQUIREMENTS.requirement(
     "Names that break a rule are refused with a reason, and the client may try again",
     hint="Check a name before accepting it; when it breaks a rule, tell the client which rule in"
     " a [Server] line and wait for its next message.",
@@ -219,7 +219,7 @@ async def try_invalid_name_then_a_valid_one(
     )
 
 
-@CHAT_SERVER.requirement(
+@REQUIREMENTS.requirement(
     "Names may use letters of any language",
     hint="Python's string methods and regular expressions know the letters of every alphabet;"
     " a rule written for a to z only turns away most of the world.",
@@ -233,7 +233,7 @@ async def names_may_use_any_alphabet(server: ServerUnderTest) -> None:
         await alice.expect("[李雷]: 你好", '李雷 joined and sent "你好"')
 
 
-@CHAT_SERVER.requirement(
+@REQUIREMENTS.requirement(
     "No message can pass for a line from the server or from someone else",
     hint="A newline or a control character inside a message can draw a line on screen that"
     " looks like someone else's. Make sure every line a recipient sees carries the sender's name.",
@@ -261,7 +261,7 @@ async def messages_cannot_forge_lines(server: ServerUnderTest) -> None:
             )
 
 
-@CHAT_SERVER.requirement(
+@REQUIREMENTS.requirement(
     "Binary and empty messages get an explanation; the others see nothing",
     hint="Check the type and content of each message; answer the sender alone with a [Server]"
     " line instead of relaying.",

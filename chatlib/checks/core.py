@@ -8,12 +8,14 @@ the proof that every untouched starter still fails.
 """
 
 import asyncio
-import sys
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
 from websockets.exceptions import WebSocketException
+
+from chatlib.harness import on_windows as on_windows  # Requirements ask it here.
 
 # How long a chat line may take to arrive. On one machine a line arrives in well under a
 # millisecond; a second leaves room for a slow laptop without hiding a line that never comes.
@@ -59,7 +61,7 @@ class Requirements(list[Requirement]):
 
     Register a check with the decorator::
 
-        @CHAT_SERVER.requirement("The sender does not get its own message back", hint="...")
+        @REQUIREMENTS.requirement("The sender does not get its own message back", hint="...")
         async def sender_does_not_receive_own_message(server): ...
     """
 
@@ -94,41 +96,61 @@ class Outcome:
     detail: str = ""
 
 
-def on_windows() -> bool:
-    """True on Windows, where a program cannot be sent Ctrl-C from another process."""
-    return sys.platform == "win32"
+def error_text(error: BaseException) -> str:
+    """An error in words for a message: its text, or its type when the text is empty.
+
+    ``str(TimeoutError())`` is "": a message must never say "failed ()".
+    """
+    return str(error) or type(error).__name__
 
 
-async def run_requirement(requirement: Requirement, target_factory) -> Outcome:
+async def run_requirement(
+    requirement: Requirement, start_target: Callable[[], AbstractAsyncContextManager[Any]]
+) -> Outcome:
     """Check one requirement against a fresh instance of the program under test.
 
-    ``target_factory()`` is an async context manager that starts the program (and whatever
-    it needs) and yields the object the check drives; a fresh program for every requirement
+    ``start_target()`` is an async context manager that starts the program (and whatever it
+    needs) and yields the object the check drives; a fresh program for every requirement
     means one failure cannot spoil the next check. :class:`ProgramProblem` is not caught:
     when the program cannot even start, no requirement can be checked.
+
+    What the program itself reported (a traceback, a coroutine never awaited) is added to a
+    failure only once the program is stopped, when everything it wrote has been read.
     """
+    target = None
     try:
-        async with asyncio.timeout(REQUIREMENT_TIME_LIMIT), target_factory() as target:
-            try:
-                await requirement.check(target)
-            except CheckFailed as failure:
-                return Outcome(requirement, False, with_diagnosis(str(failure), target))
-            except NotCheckedHere as reason:
-                return Outcome(requirement, None, str(reason))
-            except (OSError, WebSocketException) as error:
-                detail = f"A connection failed unexpectedly ({error})."
-                return Outcome(requirement, False, with_diagnosis(detail, target))
+        async with asyncio.timeout(REQUIREMENT_TIME_LIMIT), start_target() as target:
+            outcome = await attempt(requirement, target)
     except TimeoutError:
-        return Outcome(
+        outcome = Outcome(
             requirement,
             False,
             f"This check did not finish within {REQUIREMENT_TIME_LIMIT:g} s. Is the program"
             " waiting for something that never comes (a message, a key press)?",
         )
+    if outcome.met is False and target is not None:
+        outcome = with_diagnosis(outcome, target.diagnosis())
+    return outcome
+
+
+async def attempt(requirement: Requirement, target: Any) -> Outcome:
+    """Run the requirement's check on ``target``; what it found, without the program's report."""
+    try:
+        await requirement.check(target)
+    except CheckFailed as failure:
+        return Outcome(requirement, False, str(failure))
+    except NotCheckedHere as reason:
+        return Outcome(requirement, None, str(reason))
+    except (OSError, WebSocketException) as error:
+        return Outcome(
+            requirement, False, f"A connection failed unexpectedly ({error_text(error)})."
+        )
     return Outcome(requirement, True)
 
 
-def with_diagnosis(detail: str, target: Any) -> str:
-    """Add what the program under test reported (an exception, an early exit) to ``detail``."""
-    diagnosis = target.diagnosis()
-    return f"{detail}\n{diagnosis}" if diagnosis else detail
+def with_diagnosis(outcome: Outcome, diagnosis: str) -> Outcome:
+    """``outcome`` with what the program under test reported added under its detail."""
+    if not diagnosis:
+        return outcome
+    detail = f"{outcome.detail}\n{diagnosis}" if outcome.detail else diagnosis
+    return Outcome(outcome.requirement, outcome.met, detail)

@@ -14,7 +14,7 @@ import json
 import os
 from pathlib import Path
 
-from chatlib.checks.exercises import Exercise
+from chatlib.checks.catalogue import Exercise
 from chatlib.checks.results import CheckResult
 
 MEMORY_FILE = ".chatlib-progress.json"

@@ -6,8 +6,10 @@ from collections.abc import Callable
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import CLOSE_CODE_EXPLANATIONS
 
-from chatlib.checks.core import ARRIVAL_LIMIT, CheckFailed
+from chatlib.checks.core import ARRIVAL_LIMIT, CheckFailed, error_text
+from chatlib.harness import Changes
 
 
 def quoted(lines: list[str]) -> str:
@@ -30,7 +32,7 @@ class Participant:
         self.name = name
         self.websocket = websocket
         self.received: list[str] = []
-        self._arrived = asyncio.Event()
+        self.changes = Changes()
         self._reader = asyncio.create_task(self._read_everything())
 
     @classmethod
@@ -39,7 +41,7 @@ class Participant:
         try:
             websocket = await connect(url, open_timeout=5)
         except (OSError, TimeoutError) as error:
-            raise CheckFailed(f"{name} could not connect to {url} ({error}).") from None
+            raise CheckFailed(f"{name} could not connect to {url} ({error_text(error)}).") from None
         return cls(name, websocket)
 
     @classmethod
@@ -57,8 +59,8 @@ class Participant:
                     message = f"(binary message: {message!r})"
                 # A server may pack several lines into one message; count each line.
                 self.received.extend(message.split("\n"))
-                self._arrived.set()
-        self._arrived.set()
+                self.changes.notify()
+        self.changes.notify()
 
     async def send(self, message: str | bytes) -> None:
         """Send one message; a closed connection is a failed requirement, not a crash."""
@@ -66,8 +68,8 @@ class Participant:
             await self.websocket.send(message)
         except ConnectionClosed:
             raise CheckFailed(
-                f"{self.name} tried to send {message!r}, but the server had closed"
-                f" {self.name}'s connection ({self.describe_close()})."
+                f"{self.name} tried to send {message!r}, but the server had already closed the"
+                f" connection ({self.describe_close()})."
             ) from None
 
     async def say(self, text: str) -> None:
@@ -98,18 +100,12 @@ class Participant:
         self, matches: Callable[[str], bool], within: float = ARRIVAL_LIMIT, start: int = 0
     ) -> int | None:
         """Wait for a line (from index ``start`` on) that ``matches``; its index, or ``None``."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
-        while True:
-            self._arrived.clear()
-            for index in range(start, len(self.received)):
-                if matches(self.received[index]):
-                    return index
-            remaining = deadline - loop.time()
-            if remaining <= 0 or (self._reader.done() and not self._arrived.is_set()):
-                return None
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._arrived.wait(), remaining)
+
+        def matching_index() -> int | None:
+            found = (i for i in range(start, len(self.received)) if matches(self.received[i]))
+            return next(found, None)
+
+        return await self.changes.wait_until(matching_index, within, over=self._reader.done)
 
     async def wait_for(
         self, expected: str, within: float = ARRIVAL_LIMIT, start: int = 0
@@ -142,8 +138,7 @@ class Participant:
         code = self.websocket.close_code
         if code is None:
             return "still open"
-        meaning = {1000: "normal closure", 1001: "going away", 1011: "server error"}
-        reason = self.websocket.close_reason or meaning.get(code, "")
+        reason = self.websocket.close_reason or CLOSE_CODE_EXPLANATIONS.get(code, "")
         return f"code {code}{', ' + reason if reason else ''}"
 
     async def close(self) -> None:

@@ -5,14 +5,11 @@ grader reads it back, and the progress memory stores the same form. A file that 
 checked at all (missing, not valid Python, never ready) has a ``problem`` and no outcomes.
 """
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from chatlib.checks.core import Outcome, ProgramProblem
-from chatlib.checks.exercises import EXERCISES, Exercise, check_program
-from chatlib.checks.programs import python_command, python_problem
+from chatlib.checks.catalogue import EXERCISES, Exercise
+from chatlib.checks.core import Outcome
 
 
 @dataclass
@@ -42,6 +39,11 @@ class CheckResult:
         return len(self.checked)
 
     @property
+    def points(self) -> float:
+        """The exercise's points, shared out among its requirements: those met earn theirs."""
+        return self.exercise.points * self.met / self.total if self.total else 0.0
+
+    @property
     def all_met(self) -> bool:
         """True when there is no problem and every checked requirement is met."""
         return self.problem is None and self.met == self.total
@@ -54,6 +56,7 @@ class CheckResult:
             "met": self.met,
             "total": self.total,
             "all_met": self.all_met,
+            "points": round(self.points, 2),
             "requirements": [
                 {
                     "key": outcome.requirement.key,
@@ -77,29 +80,3 @@ class CheckResult:
         ]
         extras = any(outcome.requirement.extra for outcome in outcomes)
         return cls(exercise, outcomes, data["problem"], extras)
-
-
-async def run_checks(
-    exercise: Exercise,
-    file: Path,
-    include_extras: bool = False,
-    on_outcome: Callable[[Outcome], None] = lambda outcome: None,
-) -> CheckResult:
-    """Check the Python file ``file`` against ``exercise``; never raises for the file's faults.
-
-    ``on_outcome`` is called as each requirement's result comes in.
-    """
-    problem = python_problem(file)
-    if problem:
-        return CheckResult(exercise, problem=problem, include_extras=include_extras)
-    outcomes: list[Outcome] = []
-
-    def record(outcome: Outcome) -> None:
-        outcomes.append(outcome)
-        on_outcome(outcome)
-
-    try:
-        await check_program(exercise, python_command(file), file, include_extras, record)
-    except ProgramProblem as problem:
-        return CheckResult(exercise, outcomes, str(problem), include_extras)
-    return CheckResult(exercise, outcomes, include_extras=include_extras)

@@ -10,19 +10,20 @@ from pathlib import Path
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import CloseCode
 
 from chatlib import DEFAULT_PORT
 from chatlib.checks.core import CheckFailed, NotCheckedHere, ProgramProblem, on_windows
-from chatlib.checks.programs import (
+from chatlib.checks.diagnosis import diagnosis, startup_problem
+from chatlib.checks.files import display_path
+from chatlib.harness import (
     EXIT_LIMIT,
     STARTUP_LIMIT,
+    ProgramNotReady,
     RunningProgram,
-    display_path,
-    startup_problem,
+    start_server_program,
 )
 from chatlib.serving import Handler, close_within, server_url
-
-LISTENING_LINE = r"ws://[^\s]+:\d+"
 
 
 @dataclass
@@ -41,7 +42,7 @@ class ServerUnderTest:
     def diagnosis(self) -> str:
         """What the server itself reported, to add to a failure message."""
         if self.program is not None:
-            return self.program.diagnosis("server")
+            return diagnosis(self.program, "server")
         if self.handler_errors:
             error = self.handler_errors[-1]
             line = traceback.extract_tb(error.__traceback__)[-1].lineno
@@ -52,19 +53,18 @@ class ServerUnderTest:
 @contextlib.asynccontextmanager
 async def running_server(command: list[str], path: Path | None) -> AsyncIterator[ServerUnderTest]:
     """Start ``command --host 127.0.0.1 --port 0``, wait for its URL line, stop it after."""
-    program = await RunningProgram.start([*command, "--host", "127.0.0.1", "--port", "0"], path)
     try:
-        found = await program.stdout.wait_for(LISTENING_LINE, STARTUP_LIMIT)
-        if found is None:
-            await program.wait_for_exit(0.5)  # Let a crash finish writing its traceback.
-            raise startup_problem(
-                program,
-                "A server should print the URL it listens on, like ws://localhost:8765.",
-                STARTUP_LIMIT,
-            )
-        if found.group(0).rsplit(":", 1)[1] == str(DEFAULT_PORT):
-            raise ignores_port_option(program, found.group(0))
-        yield ServerUnderTest(found.group(0), program)
+        program = await start_server_program(
+            [*command, "--host", "127.0.0.1", "--port", "0"], path, within=STARTUP_LIMIT
+        )
+    except ProgramNotReady as not_ready:
+        what = "A server should print the URL it listens on, like ws://localhost:8765."
+        waited = None if not_ready.ended else not_ready.waited
+        raise startup_problem(not_ready.program, what, waited) from None
+    try:
+        if program.port == DEFAULT_PORT:
+            raise ignores_port_option(program, program.url)
+        yield ServerUnderTest(program.url, program)
     finally:
         await program.stop()
 
@@ -98,7 +98,7 @@ async def serving_handler(handler: Handler) -> AsyncIterator[ServerUnderTest]:
             await handler(websocket)
         except Exception as error:
             target.handler_errors.append(error)
-            await websocket.close(1011, "handler error")
+            await websocket.close(CloseCode.INTERNAL_ERROR, "handler error")
 
     server = await serve(recording_handler, "127.0.0.1", 0)
     target.url = server_url(server, "127.0.0.1")
@@ -122,7 +122,7 @@ async def stops_cleanly_on_ctrl_c(server: ServerUnderTest) -> None:
             f"After Ctrl-C, the connected client should be disconnected within {EXIT_LIMIT:g} s;"
             " it stayed connected."
         )
-    if close_code != 1001:
+    if close_code != CloseCode.GOING_AWAY:
         raise CheckFailed(
             "After Ctrl-C, the connected client should be closed with code 1001 (going away);"
             f" it got code {close_code}."

@@ -6,7 +6,7 @@ from chatlib.checks.core import ARRIVAL_LIMIT, CheckFailed, Requirements
 from chatlib.checks.participants import Participant
 from chatlib.checks.servers import ServerUnderTest, stops_cleanly_on_ctrl_c
 
-UPPERCASE_SERVER = Requirements()
+REQUIREMENTS = Requirements()
 
 
 @contextlib.asynccontextmanager
@@ -37,7 +37,7 @@ async def expect_reply(client: Participant, sent: str) -> None:
         )
 
 
-@UPPERCASE_SERVER.requirement(
+@REQUIREMENTS.requirement(
     "The reply is the message in upper case",
     hint="Python strings have a method that returns an upper-case copy: try help(str).",
 )
@@ -46,7 +46,7 @@ async def replies_in_upper_case(server: ServerUnderTest) -> None:
         await expect_reply(client, "hello, websockets")
 
 
-@UPPERCASE_SERVER.requirement(
+@REQUIREMENTS.requirement(
     "Every message on a connection gets its own reply",
     hint="Keep reading in a loop (`async for message in websocket`) instead of answering once.",
     needs=replies_in_upper_case,
@@ -57,7 +57,7 @@ async def answers_every_message(server: ServerUnderTest) -> None:
             await expect_reply(client, message)
 
 
-@UPPERCASE_SERVER.requirement(
+@REQUIREMENTS.requirement(
     "Letters beyond English are raised too",
     hint="Python's own upper-casing knows every alphabet: rely on it rather than on a table"
     " of letters, and make sure nothing else changes the text.",
@@ -68,7 +68,7 @@ async def handles_every_alphabet(server: ServerUnderTest) -> None:
         await expect_reply(client, "straße, café, привет")
 
 
-@UPPERCASE_SERVER.requirement(
+@REQUIREMENTS.requirement(
     "Several clients are served at the same time",
     hint="Do not block inside the handler (no time.sleep, no input()): each client's handler"
     " must give way to the others at every await.",
@@ -83,7 +83,7 @@ async def serves_several_clients_at_once(server: ServerUnderTest) -> None:
         await expect_reply(first, "first")
 
 
-UPPERCASE_SERVER.requirement(
+REQUIREMENTS.requirement(
     "Ctrl-C stops the server cleanly (clients get code 1001, exit status 0)",
     hint="Leave the `async with serve(...)` block when Ctrl-C arrives: it closes every"
     " connection with 1001. The starter's main() already does this; keep it.",

@@ -5,7 +5,8 @@ a spreadsheet's pivot table turns into any view): ``learner``, ``exercise``,
 ``requirement`` (its key), ``summary``, ``result`` (met, not met, not checked, or no file)
 and ``detail`` (why it is not met). ``grades.html`` is one self-contained page (no script,
 no external file): a table with a row per learner and a column per requirement, ✔, ✘ or —
-in each cell, and the failure message on hover. Everything a learner wrote is escaped.
+in each cell, the failure message on hover, and each learner's points (an exercise's points
+are shared out among its requirements). Everything a learner wrote is escaped.
 
 :func:`grade_class` grades a folder and writes both files: ``python -m chatlib grade``.
 """
@@ -18,9 +19,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from chatlib.checks.catalogue import EXERCISES, Exercise
 from chatlib.checks.core import Requirement
-from chatlib.checks.exercises import EXERCISES, Exercise
-from chatlib.tooling.grading import TIME_LIMIT, Grade, grade_folder
+from chatlib.tooling.grading import TIME_LIMIT, Grade, grade_folder, points_text
 
 MET, NOT_MET, NOT_CHECKED, NO_FILE = "met", "not met", "not checked", "no file"
 LONGEST_DETAIL = 1_000  # characters of a failure message kept in the files
@@ -79,6 +80,11 @@ def is_complete(learner_grades: dict[str, Grade]) -> bool:
     )
 
 
+def points_earned(learner_grades: dict[str, Grade]) -> float:
+    """The learner's points: for each exercise, its share for every requirement met."""
+    return sum(grade.result.points for grade in learner_grades.values() if grade.result)
+
+
 def write_csv(grades: list[Grade], path: Path) -> None:
     """Write the long-layout CSV (with a byte-order mark, so spreadsheets read it as UTF-8)."""
     with path.open("w", encoding="utf-8-sig", newline="") as file:
@@ -124,7 +130,7 @@ def write_html(grades: list[Grade], path: Path, title: str, summary: str) -> Non
     escape = html.escape
     grouped = [(exercise, exercise.requirements.chosen(False)) for exercise in EXERCISES.values()]
     head = "".join(
-        f'<th colspan="{len(requirements)}">{escape(exercise.name)}</th>'
+        f'<th colspan="{len(requirements)}">{escape(exercise.name)} ({exercise.points} points)</th>'
         for exercise, requirements in grouped
     )
     numbers = "".join(
@@ -132,6 +138,7 @@ def write_html(grades: list[Grade], path: Path, title: str, summary: str) -> Non
         for _, requirements in grouped
         for number, requirement in enumerate(requirements, 1)
     )
+    most_points = sum(exercise.points for exercise in EXERCISES.values())
     rows = []
     for learner, learner_grades in by_learner(grades).items():
         cells = [(cell(learner_grades[exercise.name], req), req) for exercise, req in columns()]
@@ -144,7 +151,9 @@ def write_html(grades: list[Grade], path: Path, title: str, summary: str) -> Non
         complete = ' class="complete"' if is_complete(learner_grades) else ""
         rows.append(
             f'<tr{complete}><th class="learner">{escape(learner)}</th>{shown}'
-            f'<td class="total">{met} / {len(cells)}</td></tr>'
+            f'<td class="total">{met} / {len(cells)}</td>'
+            f'<td class="total">{points_text(points_earned(learner_grades))} / {most_points}</td>'
+            "</tr>"
         )
     legend = "".join(
         f"<h3>{escape(exercise.name)}: {escape(exercise.title)}</h3><ol>"
@@ -167,7 +176,7 @@ def write_html(grades: list[Grade], path: Path, title: str, summary: str) -> Non
 system. Graded on {time.strftime("%Y-%m-%d at %H:%M")}.</p>
 <table>
 <thead>
-<tr><th rowspan="2">Learner</th>{head}<th rowspan="2">Met</th></tr>
+<tr><th rowspan="2">Learner</th>{head}<th rowspan="2">Met</th><th rowspan="2">Points</th></tr>
 <tr>{numbers}</tr>
 </thead>
 <tbody>

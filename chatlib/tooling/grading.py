@@ -1,7 +1,7 @@
 """``python -m chatlib grade FOLDER``: check a whole class's files, for the instructor.
 
-FOLDER holds one sub-folder per learner with any of the exercise files (uppercase_server.py,
-chat_server.py, chat_client.py); a missing file is simply "not handed in". Every file is
+FOLDER holds one sub-folder per learner with any of the exercise files (``NAME.py`` for each
+exercise of the catalogue); a missing file is simply "not handed in". Every file is
 checked by a ``python -m chatlib check EXERCISE --path FILE --json`` process of its own,
 several at once (as many as the machine has processors), each within a time limit.
 
@@ -26,9 +26,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from chatlib.checks.core import on_windows
-from chatlib.checks.exercises import EXERCISES, Exercise
+from chatlib.checks.catalogue import EXERCISES, Exercise
 from chatlib.checks.results import CheckResult
+from chatlib.harness import on_windows
 
 TIME_LIMIT = 90.0  # seconds for checking one file, whatever it does
 
@@ -58,7 +58,13 @@ class Grade:
         if result.problem is not None:
             problem = " ".join(result.problem.split())
             return f"cannot be checked: {problem[:160]}{'…' if len(problem) > 160 else ''}"
-        return f"{result.met} of {result.total} requirements met"
+        points = f"{points_text(result.points)} of {self.submission.exercise.points} points"
+        return f"{result.met} of {result.total} requirements met ({points})"
+
+
+def points_text(points: float) -> str:
+    """Points for a reader: 7.5, 3, 0."""
+    return f"{round(points, 1):g}"
 
 
 def find_submissions(folder: Path, skip: tuple[Path, ...] = ()) -> list[Submission]:
@@ -74,7 +80,7 @@ def find_submissions(folder: Path, skip: tuple[Path, ...] = ()) -> list[Submissi
         if path.is_dir() and not path.name.startswith((".", "__")) and path.resolve() not in skipped
     )
     return [
-        Submission(learner.name, exercise, learner / f"{exercise.name}.py")
+        Submission(learner.name, exercise, learner / exercise.file_name)
         for learner in learners
         for exercise in EXERCISES.values()
     ]

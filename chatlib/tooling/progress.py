@@ -11,11 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from chatlib.checks.exercises import EXERCISES, Exercise
-from chatlib.checks.memory import recall, remember
-from chatlib.checks.programs import display_path
-from chatlib.checks.report import default_path, exercises_folder
-from chatlib.checks.results import CheckResult, run_checks
+from chatlib.checks.catalogue import EXERCISES, Exercise
+from chatlib.checks.files import display_path, exercises_folder, learner_file
+from chatlib.checks.memory import recall
+from chatlib.checks.pipeline import check, learner_program
+from chatlib.checks.results import CheckResult
 from chatlib.tooling.starters import is_untouched
 
 MISSING = "missing"
@@ -54,16 +54,15 @@ async def exercise_progress(
     announce: Callable[[str], None] = print,
 ) -> ExerciseProgress:
     """Find how far the learner is with ``exercise``, checking the file only if it changed."""
-    file = default_path(exercise.name, folder)
+    file = learner_file(exercise, folder)
     if not file.is_file():
         return ExerciseProgress(exercise, file, MISSING)
-    if is_untouched(file, exercise.name):
+    if is_untouched(file, exercise):
         return ExerciseProgress(exercise, file, NOT_STARTED)
     result = recall(exercise, file)
     if result is None:
         announce(f"Checking {display_path(file)} (not checked as it is now)...")
-        result = await run_checks(exercise, file)
-        remember(file, result)
+        result = await check(exercise, learner_program(exercise, folder=folder))
     return ExerciseProgress(exercise, file, DONE if result.all_met else IN_PROGRESS, result)
 
 

@@ -12,8 +12,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from chatlib.checks.programs import display_path
-from chatlib.checks.report import default_path
+from chatlib.checks.catalogue import EXERCISES, Exercise
+from chatlib.checks.files import display_path, learner_file
 from chatlib.tooling.starters import is_untouched, starter_text
 
 
@@ -39,13 +39,14 @@ def reset_exercise(
     ``ask`` is how the question is put (``input`` when there is a terminal); without one
     and without ``yes``, nothing is replaced.
     """
-    file = default_path(exercise_name, folder)
+    exercise = EXERCISES[exercise_name]
+    file = learner_file(exercise, folder)
     shown = display_path(file)
     if not file.exists():
-        restore(file, exercise_name)
+        restore(file, exercise)
         print(f"{shown} was missing: the original starter is back.")
         return 0
-    if is_untouched(file, exercise_name):
+    if is_untouched(file, exercise):
         print(f"{shown} is already the original starter: nothing to do.")
         return 0
     backup = backup_path(file)
@@ -65,14 +66,14 @@ def reset_exercise(
             print(f"Nothing changed: {shown} is as you left it.")
             return 1
     shutil.copy2(file, backup)
-    restore(file, exercise_name)
+    restore(file, exercise)
     print(f"{shown} is the original starter again; your version is in {display_path(backup)}.")
     return 0
 
 
-def restore(file: Path, exercise_name: str) -> None:
+def restore(file: Path, exercise: Exercise) -> None:
     """Write the original starter to ``file``."""
     file.parent.mkdir(parents=True, exist_ok=True)
     # newline="" writes the starter's own "\n" line endings on every system.
     with file.open("w", encoding="utf-8", newline="") as destination:
-        destination.write(starter_text(exercise_name))
+        destination.write(starter_text(exercise))

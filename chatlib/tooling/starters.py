@@ -1,27 +1,29 @@
-"""The learner's exercise files and the original starters they began as.
+"""The original starters the learner's exercise files began as.
 
-The learner edits ``exercises/NAME.py`` (see :func:`chatlib.checks.report.default_path`);
-chatlib keeps each file's original in ``chatlib/starters/NAME.py`` (package data, see its
-README), so the tools can tell an untouched starter from work in progress and can put the
-original back.
+The learner edits ``exercises/NAME.py`` (:func:`chatlib.checks.files.learner_file`); chatlib
+keeps each file's original in ``chatlib/starters/NAME.py`` (package data, see its README),
+so the tools can tell an untouched starter from work in progress and can put the original
+back.
 """
 
 from importlib.resources import files
 from pathlib import Path
 
+from chatlib.checks.catalogue import Exercise
 
-def starter_text(exercise_name: str) -> str:
+
+def starter_text(exercise: Exercise) -> str:
     """The original starter of the exercise, as the course ships it."""
-    return files("chatlib").joinpath("starters", f"{exercise_name}.py").read_text("utf-8")
+    return files("chatlib").joinpath("starters", exercise.file_name).read_text("utf-8")
 
 
-def is_untouched(file: Path, exercise_name: str) -> bool:
+def is_untouched(file: Path, exercise: Exercise) -> bool:
     """True when ``file`` still holds the original starter (line endings aside)."""
     try:
         text = file.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return False
-    return same_text(text, starter_text(exercise_name))
+    return same_text(text, starter_text(exercise))
 
 
 def same_text(first: str, second: str) -> bool:

@@ -13,15 +13,14 @@ import asyncio
 import contextlib
 import os
 import sys
-import time
 from pathlib import Path
 
-from chatlib.checks.core import on_windows
-from chatlib.checks.exercises import EXERCISES, Exercise
-from chatlib.checks.memory import content_digest, recall, remember
-from chatlib.checks.programs import display_path
-from chatlib.checks.report import OutcomePrinter, default_path, report_check, total_text
+from chatlib.checks.catalogue import EXERCISES, Exercise, next_exercise
+from chatlib.checks.memory import content_digest, recall
+from chatlib.checks.pipeline import Program, check, learner_program, replay
+from chatlib.checks.renderers import TerminalReport, in_notebook
 from chatlib.checks.results import CheckResult
+from chatlib.harness import on_windows
 from chatlib.tooling.progress import first_unfinished
 
 POLL_INTERVAL = 0.5  # seconds between two looks at the file
@@ -86,13 +85,6 @@ class Screen:
             print("\n" + "-" * 72, flush=True)
 
 
-def in_notebook() -> bool:
-    """True inside a Jupyter kernel."""
-    ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython else None
-    return shell is not None and hasattr(shell, "kernel")
-
-
 async def watch(
     exercise_name: str | None = None,
     folder: str | Path | None = None,
@@ -128,15 +120,12 @@ async def watch_course(
         print("Every exercise is done: there is nothing left to watch. Well done!")
         return
     names = list(EXERCISES)
-    to_watch = names[names.index(start) :]
     screen = Screen()
-    for position, name in enumerate(to_watch):
-        following = to_watch[position + 1] if position + 1 < len(to_watch) else None
+    for position, name in enumerate(names[names.index(start) :]):
         exercise = EXERCISES[name]
+        following = next_exercise(exercise)
         after = (
-            f"On to the next exercise: {EXERCISES[following].title}.\n"
-            if following
-            else exercise.next_step
+            f"On to the next exercise: {following.title}.\n" if following else exercise.next_step
         )
         # The first report of a later exercise goes under the congratulation, not over it.
         await watch_exercise(exercise, folder, all_hints, interval, screen, position == 0, after)
@@ -152,51 +141,37 @@ async def watch_exercise(
     next_step: str,
 ) -> CheckResult:
     """Report on the exercise's file after every change, until every requirement is met."""
-    file = default_path(exercise.name, folder)
-    shown = display_path(file)
-    changes = FileChanges(file)
+    program = learner_program(exercise, folder=folder)
+    changes = FileChanges(program.path)
     changes.changed()  # What the file holds now is what the first report is about.
     clear = clear_first
     while True:
         if clear:
             screen.clear()
         clear = True
-        print(f"Watching {shown}: save the file to re-run the checks; {screen.how_to_stop}.")
-        print(f"Checking {shown}: {exercise.title}, at {time.strftime('%H:%M:%S')}\n", flush=True)
-        printer = OutcomePrinter(compact=True, all_hints=all_hints)
-        result = recall(exercise, file)
+        print(f"Watching {program.name}: save the file to re-run the checks; {screen.how_to_stop}.")
+        report = TerminalReport(watching=True, all_hints=all_hints, next_step=next_step)
+        result = recall(exercise, program.path)
         if result is not None:
-            replay(result, printer)
+            replay(exercise, program, result, report)
         else:
-            result = await check_unless_changed(exercise, file, printer, changes, interval)
+            result = await check_unless_changed(exercise, program, report, changes, interval)
             if result is None:
                 continue  # Saved again during the check: check the new content at once.
-            remember(file, result)
-        if result.problem is None:
-            print()
-            print(total_text(result, next_step, "Fix the first unmet one and save."), flush=True)
         if result.all_met:
             return result
         await changes.wait(interval)
 
 
-def replay(result: CheckResult, printer: OutcomePrinter) -> None:
-    """Print a remembered result as if its checks had just run."""
-    for outcome in result.outcomes:
-        printer(outcome)
-    if result.problem is not None:
-        print(result.problem, flush=True)
-
-
 async def check_unless_changed(
     exercise: Exercise,
-    file: Path,
-    printer: OutcomePrinter,
+    program: Program,
+    report: TerminalReport,
     changes: FileChanges,
     interval: float,
 ) -> CheckResult | None:
     """Check the file; stop early and return ``None`` when it changes in the meantime."""
-    checking = asyncio.create_task(report_check(exercise, file, False, printer))
+    checking = asyncio.create_task(check(exercise, program, report))
     try:
         while True:
             done, _ = await asyncio.wait({checking}, timeout=interval)

@@ -1,0 +1,201 @@
+"""How a check is shown as it runs: in a terminal, compactly in watch mode, as JSON, in a notebook.
+
+The check pipeline (:func:`chatlib.checks.pipeline.check`) tells a renderer three things:
+the check begins, one requirement's outcome came in (as each comes), and the final result.
+A renderer only shows; it neither runs checks nor keeps results.
+
+- :class:`TerminalReport`: one line per requirement; under each unmet one what happened and
+  a hint; then the total and the next step. ``watching=True`` is watch mode's compact form:
+  details and hint under the first unmet requirement only, where the learner looks next.
+- :class:`JsonReport`: the result as one JSON object (``check --json``, read by ``grade``).
+- :class:`NotebookReport`: a table in the notebook, filled in as results come in.
+- :class:`Renderer` itself shows nothing (``progress`` checks quietly).
+"""
+
+import html
+import json
+import sys
+import textwrap
+import time
+from typing import Any
+
+from chatlib.checks.catalogue import Exercise
+from chatlib.checks.core import Outcome, Requirement
+from chatlib.checks.results import CheckResult
+
+
+class Renderer:
+    """Shows a check as it runs; this base shows nothing."""
+
+    def begin(self, exercise: Exercise, subject: str, requirements: list[Requirement]) -> None:
+        """The check of ``subject`` (a file's name, "the handler shout()") starts."""
+
+    def outcome(self, outcome: Outcome) -> None:
+        """One requirement's result, as soon as it is known."""
+
+    def end(self, result: CheckResult) -> None:
+        """Every result is in (or a problem stopped the check)."""
+
+
+def marks() -> tuple[str, str, str]:
+    """Symbols for met / not met / not checked, in plain ASCII where the console needs it."""
+    try:
+        "✔✘".encode(sys.stdout.encoding or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        return "[ok]", "[  ]", "[--]"
+    return "✔", "✘", "-"
+
+
+def outcome_text(outcome: Outcome, detail: bool = True, hint: bool = True) -> str:
+    """One requirement's line; under an unmet one, what happened and the hint, when asked for."""
+    met, not_met, not_checked = marks()
+    requirement = outcome.requirement
+    if outcome.met:
+        return f"  {met} {requirement.summary}"
+    if outcome.met is None:
+        return f"  {not_checked} {requirement.summary} (not checked: {outcome.detail})"
+    lines = [f"  {not_met} {requirement.summary}"]
+    if detail and outcome.detail:
+        lines.append(textwrap.indent(outcome.detail, "      "))
+    if hint:
+        lines.append(f"      Hint: {requirement.hint}")
+    return "\n".join(lines)
+
+
+def total_text(result: CheckResult, next_step: str, advice: str) -> str:
+    """The closing lines: how many requirements are met, and what to do now."""
+    if result.all_met:
+        return f"All {result.met} requirements met. Well done!\n{next_step}"
+    return f"{result.met} of {result.total} requirements met. {advice}"
+
+
+class TerminalReport(Renderer):
+    """The report printed in a terminal, a line at a time as results come in.
+
+    ``watching``: watch mode's compact form, with the time of the check and the advice to
+    save rather than rerun; ``all_hints`` adds the hint under every unmet requirement there.
+    ``next_step`` replaces the exercise's own (watch mode goes on to the next exercise).
+    """
+
+    def __init__(
+        self, watching: bool = False, all_hints: bool = False, next_step: str | None = None
+    ) -> None:
+        self.watching = watching
+        self.all_hints = all_hints
+        self.next_step = next_step
+        self.unmet = 0
+
+    def begin(self, exercise: Exercise, subject: str, requirements: list[Requirement]) -> None:
+        self.unmet = 0
+        at = f", at {time.strftime('%H:%M:%S')}" if self.watching else ""
+        print(f"Checking {subject}: {exercise.title}{at}\n", flush=True)
+
+    def outcome(self, outcome: Outcome) -> None:
+        if outcome.met is False:
+            self.unmet += 1
+        first_unmet = self.unmet == 1 and outcome.met is False
+        detail = first_unmet or not self.watching
+        print(outcome_text(outcome, detail, hint=detail or self.all_hints), flush=True)
+
+    def end(self, result: CheckResult) -> None:
+        if result.problem is not None:
+            print(result.problem, flush=True)
+            return
+        advice = (
+            "Fix the first unmet one and save."
+            if self.watching
+            else "Fix the first unmet one, save, and rerun."
+        )
+        next_step = self.next_step or result.exercise.next_step
+        print(f"\n{total_text(result, next_step, advice)}", flush=True)
+
+
+class JsonReport(Renderer):
+    """The result as one JSON object on one line, once every result is in (see ``results``)."""
+
+    def end(self, result: CheckResult) -> None:
+        print(json.dumps(result.to_json()), flush=True)
+
+
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython else None
+    return shell is not None and hasattr(shell, "kernel")
+
+
+class NotebookReport(Renderer):
+    """A table under the cell, one row per requirement, updated as each result comes in.
+
+    Rows wait with "…" until their requirement is checked. The same report is sent as plain
+    text too, for whatever cannot show HTML. Outside a kernel, use :func:`notebook_report`.
+    """
+
+    def __init__(self) -> None:
+        self.title = ""
+        self.rows: dict[str, Requirement | Outcome] = {}
+        self.closing = ""
+        self.handle: Any = None
+
+    def begin(self, exercise: Exercise, subject: str, requirements: list[Requirement]) -> None:
+        from IPython.display import display
+
+        self.title = f"Checking {subject}: {exercise.title}"
+        self.rows = {requirement.key: requirement for requirement in requirements}
+        self.handle = display(self.bundle(), raw=True, display_id=True)
+
+    def outcome(self, outcome: Outcome) -> None:
+        self.rows[outcome.requirement.key] = outcome
+        self.handle.update(self.bundle(), raw=True)
+
+    def end(self, result: CheckResult) -> None:
+        advice = "Fix the first unmet one, save, and run this cell again."
+        self.closing = result.problem or total_text(result, result.exercise.next_step, advice)
+        self.handle.update(self.bundle(), raw=True)
+
+    def bundle(self) -> dict[str, str]:
+        """The report as HTML and as plain text."""
+        return {"text/html": self.html(), "text/plain": self.text()}
+
+    def text(self) -> str:
+        lines = [self.title, ""]
+        for row in self.rows.values():
+            if isinstance(row, Outcome):
+                lines.append(outcome_text(row))
+            else:
+                lines.append(f"  … {row.summary}")
+        return "\n".join([*lines, "", self.closing]).rstrip()
+
+    def html(self) -> str:
+        escape = html.escape
+        rows = "".join(self.html_row(row) for row in self.rows.values())
+        closing = escape(self.closing).replace("\n", "<br>")
+        return (
+            f"<div><p><b>{escape(self.title)}</b></p>"
+            f'<table style="text-align: left">{rows}</table>'
+            f"<p>{closing}</p></div>"
+        )
+
+    def html_row(self, row: Requirement | Outcome) -> str:
+        """One requirement: its mark, its summary and, when unmet, what happened and the hint."""
+        escape = html.escape
+        if not isinstance(row, Outcome):
+            return f"<tr><td>…</td><td>{escape(row.summary)}</td><td></td></tr>"
+        met, not_met, not_checked = marks()
+        if row.met:
+            mark, colour, said = met, "#1b6e2f", ""
+        elif row.met is None:
+            mark, colour, said = not_checked, "#888", f"Not checked: {escape(row.detail)}"
+        else:
+            hint = f"<i>Hint: {escape(row.requirement.hint)}</i>"
+            mark, colour, said = not_met, "#b3261e", f"{escape(row.detail)}<br>{hint}"
+        return (
+            f'<tr><td style="color: {colour}">{mark}</td>'
+            f"<td>{escape(row.requirement.summary)}</td>"
+            f'<td style="white-space: pre-wrap">{said}</td></tr>'
+        )
+
+
+def notebook_report() -> Renderer:
+    """A :class:`NotebookReport` inside a kernel; the terminal's report anywhere else."""
+    return NotebookReport() if in_notebook() else TerminalReport()

@@ -1,0 +1,36 @@
+"""The harness: run programs and stand-in peers, and wait for what they do, within a limit.
+
+- :class:`RunningProgram`: a subprocess whose output is collected as it arrives;
+  :func:`start_server_program` starts a server and waits for the ``ws://`` line it prints;
+- :class:`ScriptedServer`: a stand-in server that records what a client sends;
+- :class:`Changes`: the one way everything here waits, woken by each change, bounded.
+
+The checker, the notebook helpers and the tests all run programs through it. It knows
+nothing of exercises or requirements: those live in :mod:`chatlib.checks`, which uses it.
+"""
+
+from chatlib.harness.programs import (
+    EXIT_LIMIT,
+    STARTUP_LIMIT,
+    Output,
+    ProgramNotReady,
+    RecentLines,
+    RunningProgram,
+    on_windows,
+    start_server_program,
+)
+from chatlib.harness.scripted import ScriptedServer
+from chatlib.harness.waiting import Changes
+
+__all__ = [
+    "EXIT_LIMIT",
+    "STARTUP_LIMIT",
+    "Changes",
+    "Output",
+    "ProgramNotReady",
+    "RecentLines",
+    "RunningProgram",
+    "ScriptedServer",
+    "on_windows",
+    "start_server_program",
+]

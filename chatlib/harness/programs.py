@@ -1,0 +1,293 @@
+"""Run a program as a subprocess, collect what it prints as it prints it, and stop it.
+
+A program in a process of its own cannot harm whoever runs it: a syntax error, a crash or an
+endless loop is something to report, never something inherited. The checker runs learners'
+files this way, the notebook helpers run servers and clients from a cell, and the tests run
+``python -m chatlib`` exactly as a learner types it.
+"""
+
+import asyncio
+import codecs
+import contextlib
+import os
+import re
+import signal
+import sys
+from collections import deque
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import overload
+
+from chatlib.harness.waiting import Changes
+
+# How long a program may take to start, and to exit once asked to.
+STARTUP_LIMIT = 10.0
+EXIT_LIMIT = 5.0
+
+# What a server prints once it listens: every server of the course prints its ws:// URL.
+LISTENING_LINE = r"ws://[^\s]+:\d+"
+
+# How much of a program's output is kept by default: the latest lines only. Whoever reads it
+# looks at what the program printed recently (after it started, after a message arrived), and
+# a program that prints in an endless loop must not fill the reader's memory.
+KEPT_LINES = 1_000
+KEPT_CHARACTERS = 256 * 1024
+# A "line" that never ends is cut into pieces of this length, for the same reason.
+LONGEST_LINE = 16 * 1024
+
+
+def on_windows() -> bool:
+    """True on Windows, where a program cannot be sent Ctrl-C from another process."""
+    return sys.platform == "win32"
+
+
+class RecentLines(Sequence[str]):
+    """The lines a program wrote, numbered from its first, of which only the latest are kept.
+
+    Indexes and ``len()`` count every line ever written, so a reader that noted where the
+    output stood can ask for what came after it even once older lines have been dropped.
+    Dropped lines are simply absent from slices and iteration. ``bounded=False`` keeps every
+    line: for the tests, which read a server's whole log.
+    """
+
+    def __init__(self, bounded: bool = True) -> None:
+        self.bounded = bounded
+        self._kept: deque[str] = deque()
+        self._kept_characters = 0
+        self.dropped = 0  # How many of the oldest lines were let go.
+
+    def append(self, line: str) -> None:
+        """Add one line, dropping the oldest ones beyond the limits."""
+        self._kept.append(line)
+        self._kept_characters += len(line)
+        while self.bounded and (
+            len(self._kept) > KEPT_LINES
+            or (self._kept_characters > KEPT_CHARACTERS and len(self._kept) > 1)
+        ):
+            self._kept_characters -= len(self._kept.popleft())
+            self.dropped += 1
+
+    def __len__(self) -> int:
+        return self.dropped + len(self._kept)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._kept)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[str]: ...
+
+    def __getitem__(self, index: int | slice) -> str | list[str]:
+        if isinstance(index, slice):
+            start, stop, step = index.indices(len(self))
+            kept = range(start, stop, step)
+            return [self._kept[i - self.dropped] for i in kept if i >= self.dropped]
+        position = index + len(self) if index < 0 else index
+        if not self.dropped <= position < len(self):
+            raise IndexError("that line was never written, or is no longer kept")
+        return self._kept[position - self.dropped]
+
+
+class Output:
+    """The lines a program writes to one stream, kept as they arrive so a reader can wait."""
+
+    def __init__(self, bounded: bool = True) -> None:
+        self.lines = RecentLines(bounded)
+        self.ended = False  # True once the stream is closed: no line will come any more.
+        self.changes = Changes()
+
+    async def collect(self, stream: asyncio.StreamReader) -> None:
+        """Read ``stream`` until it ends, recording each line (runs as a background task)."""
+        # Read chunks rather than lines: a prompt such as "Your name: " has no newline yet.
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        pending = ""
+        while chunk := await stream.read(4096):
+            pending += decoder.decode(chunk)
+            *complete, pending = pending.split("\n")
+            while len(pending) > LONGEST_LINE:
+                complete.append(pending[:LONGEST_LINE])
+                pending = pending[LONGEST_LINE:]
+            for line in complete:
+                self.lines.append(line.rstrip("\r"))
+            self.changes.notify()
+        pending += decoder.decode(b"", final=True)
+        if pending:
+            self.lines.append(pending)
+        self.ended = True
+        self.changes.notify()
+
+    def text(self) -> str:
+        """Everything written so far (the latest part of it, for a very talkative program)."""
+        return "\n".join(self.lines)
+
+    async def wait_for(self, pattern: str, timeout: float, start: int = 0) -> re.Match | None:
+        """Wait until a line (from index ``start`` on) matches ``pattern``; the match.
+
+        ``None`` when none does within ``timeout``, or when the stream ends (the program
+        exited) without one. ``match.string`` is the whole line.
+        """
+        compiled = re.compile(pattern)
+        searched = start
+
+        def matching_line() -> re.Match | None:
+            nonlocal searched
+            lines = self.lines[searched:]
+            # Lines up to here are searched: the next look is only at newer ones.
+            searched = max(searched, len(self.lines))
+            return next(filter(None, map(compiled.search, lines)), None)
+
+        return await self.changes.wait_until(matching_line, timeout, over=lambda: self.ended)
+
+
+class RunningProgram:
+    """A program running as a subprocess, with its output collected as it arrives."""
+
+    def __init__(
+        self,
+        process: asyncio.subprocess.Process,
+        command: list[str],
+        path: Path | None = None,
+        bounded_output: bool = True,
+    ) -> None:
+        self.process = process
+        self.command = command
+        self.path = path  # The Python file it runs, when there is one: its errors point there.
+        self.url: str | None = None  # Where it listens, once start_server_program has seen it.
+        # True once it was sent Ctrl-C or stopped: from then on, its end is no news of its own.
+        self.interrupted = False
+        self.stdout = Output(bounded_output)
+        self.stderr = Output(bounded_output)
+        self._collectors = [
+            asyncio.create_task(self.stdout.collect(process.stdout)),
+            asyncio.create_task(self.stderr.collect(process.stderr)),
+        ]
+
+    @classmethod
+    async def start(
+        cls,
+        command: list[str],
+        path: Path | None = None,
+        cwd: Path | None = None,
+        keep_all_output: bool = False,
+    ) -> "RunningProgram":
+        """Start ``command`` (in folder ``cwd``) with pipes for stdin, stdout and stderr.
+
+        ``path`` is the Python file it runs, if any. Only the latest output is kept unless
+        ``keep_all_output`` (a test that reads a server's whole log).
+        """
+        environment = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8")
+        process = await asyncio.create_subprocess_exec(
+            *command,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=environment,
+            cwd=cwd,
+        )
+        return cls(process, command, path, bounded_output=not keep_all_output)
+
+    @property
+    def exit_code(self) -> int | None:
+        """The exit status once the program has ended, else ``None``."""
+        return self.process.returncode
+
+    @property
+    def port(self) -> int | None:
+        """The port it listens on, once known."""
+        return int(self.url.rsplit(":", 1)[1]) if self.url else None
+
+    async def type(self, text: str) -> None:
+        """Write ``text`` to the program's standard input, as if typed."""
+        self.process.stdin.write(text.encode())
+        with contextlib.suppress(ConnectionError):
+            await self.process.stdin.drain()
+
+    def end_input(self) -> None:
+        """Close standard input: what Ctrl-D does in a terminal."""
+        self.process.stdin.close()
+
+    def press_ctrl_c(self) -> None:
+        """Send SIGINT, which is what pressing Ctrl-C in the program's terminal does."""
+        self.interrupted = True
+        self.process.send_signal(signal.SIGINT)
+
+    async def wait_for_exit(self, timeout: float = EXIT_LIMIT) -> int | None:
+        """Wait until the program ends and its output is read; its exit code or ``None``."""
+        try:
+            await asyncio.wait_for(self.process.wait(), timeout)
+        except TimeoutError:
+            return None
+        await asyncio.wait(self._collectors, timeout=1.0)
+        return self.process.returncode
+
+    async def stop(self) -> None:
+        """End the program: politely (Ctrl-C) first, then by force; its output is all read."""
+        if self.exit_code is None:
+            with contextlib.suppress(ProcessLookupError):
+                if on_windows():
+                    self.interrupted = True
+                    self.process.terminate()
+                else:
+                    self.press_ctrl_c()
+            if await self.wait_for_exit(3.0) is None:
+                await self.kill()
+        self._stop_collecting()
+
+    async def kill(self) -> None:
+        """End the program at once, without a chance to clean up, and read what is left."""
+        self.interrupted = self.interrupted or self.exit_code is None
+        with contextlib.suppress(ProcessLookupError):
+            self.process.kill()
+        await self.wait_for_exit(3.0)
+        self._stop_collecting()
+
+    def _stop_collecting(self) -> None:
+        for collector in self._collectors:
+            collector.cancel()
+
+
+class ProgramNotReady(RuntimeError):
+    """A server did not print its ws:// URL: it ended first, or it took too long.
+
+    ``program`` has stopped and all it printed is read; ``ended`` is True when it ended by
+    itself (a crash: its stderr says why) rather than being stopped after ``waited`` seconds.
+    """
+
+    def __init__(self, program: RunningProgram, name: str, waited: float, ended: bool) -> None:
+        self.program = program
+        self.waited = waited
+        self.ended = ended
+        if ended:
+            said = "\n".join(program.stderr.lines[-20:])
+            problem = f"ended (exit code {program.exit_code}) before printing its ws:// URL"
+            super().__init__(f"{name} {problem}{':' if said else '.'}\n{said}".rstrip())
+        else:
+            said = program.stdout.text()[-2000:]
+            problem = f"printed no ws:// URL within {waited:g} s"
+            super().__init__(f"{name} {problem}; it printed: {said!r}")
+
+
+async def start_server_program(
+    command: list[str],
+    path: Path | None = None,
+    cwd: Path | None = None,
+    within: float = STARTUP_LIMIT,
+    name: str | None = None,
+    keep_all_output: bool = False,
+) -> RunningProgram:
+    """Start the server ``command`` and wait until it prints the ``ws://host:port`` it listens on.
+
+    Returns the running program, its ``url`` set. Raises :class:`ProgramNotReady` (naming it
+    ``name``, by default its command line) when it ends first or prints no URL ``within``
+    seconds; the program is stopped by then, and the error carries what it printed.
+    """
+    program = await RunningProgram.start(command, path, cwd, keep_all_output)
+    found = await program.stdout.wait_for(LISTENING_LINE, within)
+    if found is None:
+        ended = await program.wait_for_exit(0.5) is not None  # A crash finishes its traceback.
+        await program.kill()  # Not Ctrl-C: a traceback of ours would hide the program's own.
+        raise ProgramNotReady(program, name or " ".join(command), within, ended)
+    program.url = found.group(0)
+    return program
