@@ -111,6 +111,33 @@ async def test_the_page_chats_behind_a_hubs_path_under_a_host_name(
             await terminal.stop()
 
 
+async def test_the_hub_link_without_its_final_slash_still_opens_a_working_page(
+    start_server_process,
+):
+    # jupyter-server-proxy forwards /user/alice/proxy/PORT as "/", like the link with a slash;
+    # only the page itself can tell which one the browser has, and add the slash.
+    server = await start_server_process("chat-server")
+    prefix = f"/user/alice/proxy/{server.port}"
+    pages: list = []
+    async with (
+        hub_proxy(prefix, server.port) as proxy,
+        chromium_with(BROWSER_FLAGS) as browser,
+        evidence_on_failure("page-without-slash", pages),
+    ):
+        page = await browser.new_page()
+        pages.append(page)
+        page.set_default_timeout(PAGE_TIMEOUT)
+        blocked: list[str] = []
+        page.on("console", lambda message: blocked.append(message.text))
+
+        await page.goto(f"http://{HUB}:{proxy.port}{prefix}")
+        await join_chat(page, "Alice")
+
+        assert page.url == f"http://{HUB}:{proxy.port}{prefix}/"
+        assert "/chat.js" in proxy.paths
+        assert not [text for text in blocked if "Content Security Policy" in text], blocked
+
+
 async def test_a_page_of_another_site_is_refused_through_the_hub(start_server_process):
     server = await start_server_process("chat-server")
     prefix = f"/user/alice/proxy/{server.port}"
