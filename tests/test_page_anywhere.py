@@ -19,6 +19,7 @@ import subprocess
 import pytest
 from browser import (
     PAGE_TIMEOUT,
+    SCREENSHOTS,
     chromium_with,
     evidence_on_failure,
     expect_line,
@@ -107,6 +108,8 @@ async def test_the_page_chats_behind_a_hubs_path_under_a_host_name(
             await terminal_sees(terminal, f"[Alice]: Hello over {scheme}")
             await terminal.type("Hi Alice\n")
             await expect_line(page, "[Tess]: Hi Alice")
+            SCREENSHOTS.mkdir(exist_ok=True)
+            await page.screenshot(path=SCREENSHOTS / f"chat_page_{scheme}_behind_a_hub.png")
         finally:
             await terminal.stop()
 
