@@ -139,8 +139,8 @@ class OriginPolicy:
         which no browser sends and no page's script can add), and the page came through that
         same proxy under that same name. This is how a JupyterHub reached as
         ``https://hub.invalid/user/alice/proxy/8765/`` works: the hub's proxy added the
-        header, and it forwarded only a logged-in user's request. ``trust_proxies=False``
-        turns this off, for a server behind a proxy that lets anyone through.
+        header, and jupyter-server-proxy forwards a WebSocket only for the logged-in user.
+        ``trust_proxies=False`` turns this off, for a proxy that lets anyone through.
     """
 
     server_host: str = "localhost"
