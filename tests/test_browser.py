@@ -3,19 +3,25 @@
 Skipped when Chromium is not installed, except in CI (see ``tests/browser.py``).
 """
 
-import re
 import signal
-import sys
 
 import pytest
-from browser import SCREENSHOTS, chromium, evidence_on_failure, literal
-from conftest import ROOT
+from browser import (
+    PAGE_TIMEOUT,
+    SCREENSHOTS,
+    chromium,
+    evidence_on_failure,
+    expect_line,
+    expect_state,
+    join_chat,
+    say,
+    terminal_client,
+    terminal_sees,
+)
 from playwright.async_api import expect
 
-from chatlib.harness import RunningProgram
 from chatlib.serving import page_url
 
-TIMEOUT = 10_000  # milliseconds for anything to appear on a page
 XSS = "<img src=x onerror=alert(1)>"
 
 pytestmark = pytest.mark.timeout(90)
@@ -24,42 +30,11 @@ pytestmark = pytest.mark.timeout(90)
 async def open_chat(browser, url: str, name: str, dialogs: list):
     """A new browser page on the chat, joined as ``name``."""
     page = await browser.new_page()
-    page.set_default_timeout(TIMEOUT)
+    page.set_default_timeout(PAGE_TIMEOUT)
     page.on("dialog", lambda dialog: dialogs.append(dialog.message))
     await page.goto(page_url(url))
-    await page.get_by_label("Your name").fill(name)
-    await page.get_by_label("Your name").press("Enter")
-    await expect_line(page, f"[Server]: Welcome, {name}!")
-    await expect_state(page, "connected")
+    await join_chat(page, name)
     return page
-
-
-async def say(page, text: str) -> None:
-    """Type ``text`` in the input line and press Enter."""
-    await page.get_by_label("Message").fill(text)
-    await page.get_by_label("Message").press("Enter")
-
-
-async def expect_line(page, text: str) -> None:
-    """Wait until the page's message log has a line containing ``text``."""
-    await expect(page.locator("#log li", has_text=literal(text)).first).to_be_visible()
-
-
-async def expect_state(page, state: str, timeout: float = TIMEOUT) -> None:
-    """Wait until the page shows the connection state ``state``."""
-    await expect(page.locator("#state")).to_have_attribute("data-state", state, timeout=timeout)
-
-
-async def terminal_client(url: str, name: str) -> RunningProgram:
-    """``python -m chatlib chat-client`` as a subprocess, as if run in a terminal."""
-    command = [sys.executable, "-m", "chatlib", "chat-client", "--url", url, "--name", name]
-    return await RunningProgram.start(command, cwd=ROOT)
-
-
-async def terminal_sees(terminal: RunningProgram, text: str) -> None:
-    """Wait until the terminal client printed a line containing ``text``."""
-    found = await terminal.stdout.wait_for(re.escape(text), 10)
-    assert found, f"the terminal should show {text!r}; it showed:\n{terminal.stdout.text()}"
 
 
 async def test_two_pages_and_a_terminal_chat_in_one_room(start_server_process):
@@ -119,7 +94,7 @@ async def test_a_name_refused_by_the_server_is_explained_on_the_page(start_serve
         await open_chat(browser, server.url, "Ann", dialogs)
         page = await browser.new_page()
         pages.append(page)
-        page.set_default_timeout(TIMEOUT)
+        page.set_default_timeout(PAGE_TIMEOUT)
         await page.goto(page_url(server.url))
         await page.get_by_label("Your name").fill("ann")
         await page.get_by_label("Your name").press("Enter")

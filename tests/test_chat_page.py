@@ -37,7 +37,8 @@ async def test_get_slash_answers_the_chat_page_on_the_websocket_port(start_serve
     assert status == 200
     assert headers["Content-Type"] == "text/html; charset=utf-8"
     assert "script-src 'self'" in headers["Content-Security-Policy"]
-    assert '<script src="/chat.js"' in body and 'href="/chat.css"' in body
+    assert '<script src="chat.js"' in body and 'href="chat.css"' in body
+    assert 'src="/' not in body and 'href="/' not in body, "behind a proxy, / is not this server"
     assert "http://" not in body and "https://" not in body, "the page must work offline"
 
 
@@ -61,6 +62,19 @@ async def test_any_other_plain_path_answers_404(start_server_process):
 
     assert status == 404
     assert "The chat page is at /" in body
+
+
+async def test_the_page_and_its_files_are_found_under_a_proxys_path(start_server_process):
+    # jupyter-server-proxy's proxy/absolute/PORT/ passes its own prefix on to the server.
+    server = await start_server_process("chat-server")
+    base = page_url(server.url) + f"user/alice/proxy/absolute/{server.port}/"
+
+    page_status, _, page = await asyncio.to_thread(http_get, base)
+    script_status, _, script = await asyncio.to_thread(http_get, base + "chat.js")
+
+    assert (page_status, script_status) == (200, 200)
+    assert '<script src="chat.js"' in page
+    assert "new WebSocket(" in script
 
 
 async def test_websocket_upgrades_on_the_page_url_still_reach_the_chat(start_server_process):
@@ -122,8 +136,55 @@ def test_origin_policy(origin, host, allowed):
     assert OriginPolicy("localhost").allows(origin, host) is allowed
 
 
+@pytest.mark.parametrize(
+    ("origin", "host", "allowed"),
+    [
+        # A hub reached by its name: the page and the WebSocket came through its proxy.
+        ("http://hub.invalid:18000", "hub.invalid:18000", True),
+        ("https://hub.invalid", "hub.invalid", True),
+        # Another site's page, even through the proxy, is another origin.
+        (FOREIGN_ORIGIN, "hub.invalid:18000", False),
+        ("http://hub.invalid:18001", "hub.invalid:18000", False),
+        ("null", "hub.invalid:18000", False),
+    ],
+)
+def test_origin_policy_through_a_reverse_proxy(origin, host, allowed):
+    assert OriginPolicy("localhost").allows(origin, host, via_proxy=True) is allowed
+
+
+def test_origin_policy_can_be_told_not_to_trust_proxies():
+    policy = OriginPolicy("localhost", trust_proxies=False)
+    assert not policy.allows("http://hub.invalid:18000", "hub.invalid:18000", via_proxy=True)
+    assert policy.allows("http://localhost:8765", "localhost:8765", via_proxy=True)
+
+
 def test_origin_policy_trusts_the_servers_own_host_name():
     assert OriginPolicy("mybox.invalid").allows("http://mybox.invalid:8765", "mybox.invalid:8765")
+
+
+async def test_a_foreign_name_pointed_at_the_server_is_refused_unless_a_proxy_forwarded_it(
+    start_server_process,
+):
+    # DNS rebinding: the browser believes hub.invalid is a site of its own, and sends Origin and
+    # Host alike. Straight from a browser, nothing proves the name is this server's.
+    server = await start_server_process("chat-server")
+    named = f"hub.invalid:{server.port}"
+    to_the_server = {"host": "127.0.0.1", "port": server.port, "proxy": None}
+
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(f"ws://{named}/", origin=f"http://{named}", **to_the_server):
+            pass
+    assert refused.value.response.status_code == 403
+
+    # The same request as JupyterHub's proxy passes it on: with its X-Forwarded-For.
+    async with connect(
+        f"ws://{named}/",
+        origin=f"http://{named}",
+        additional_headers={"X-Forwarded-For": "127.0.0.1"},
+        **to_the_server,
+    ) as hub_user:
+        await hub_user.send("Alice")
+        assert "Welcome, Alice!" in await receive(hub_user)
 
 
 async def next_line(server) -> str:

@@ -9,8 +9,13 @@
 const SERVER_PREFIX = "[Server]: ";
 const FIRST_DELAY = 500; // Milliseconds before the first attempt to reconnect...
 const MAX_DELAY = 10000; // ...doubling after each failure, up to this.
+const ANNOUNCEMENTS = {
+  connected: "Connected to the chat server.",
+  disconnected: "Disconnected from the chat server. Trying to reconnect…",
+};
 
 const stateLabel = document.getElementById("state");
+const announcement = document.getElementById("announcement");
 const joinForm = document.getElementById("join");
 const nameInput = document.getElementById("name");
 const nameError = document.getElementById("name-error");
@@ -23,16 +28,30 @@ let name = null; // The name we asked for; sent again after reconnecting.
 let joined = false; // True once the server welcomed us under that name.
 let delay = FIRST_DELAY;
 let retryTimer = null;
+let lastAnnounced = null; // The last connection state told to screen readers.
 
 function chatUrl() {
-  // The server that sent this page, on the same host and port.
-  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  return `${scheme}//${location.host}/`;
+  // The server that sent this page, at the page's own address. Keep the path: behind a proxy
+  // it is the way to this server (https://hub/user/alice/proxy/8765/ ->
+  // wss://hub/user/alice/proxy/8765/). "." drops the file name, the query and the fragment.
+  const url = new URL(".", location.href);
+  url.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+  return url.href;
 }
 
 function showState(state, text) {
   stateLabel.dataset.state = state;
   stateLabel.textContent = text;
+  announceConnection(state);
+}
+
+function announceConnection(state) {
+  // Tell screen readers when the connection is made or lost, once each: not the attempts in
+  // between, nor every "retrying in N s" (the label above shows those to the eye).
+  const news = ANNOUNCEMENTS[state];
+  if (news === undefined || state === lastAnnounced) return;
+  lastAnnounced = state;
+  announcement.textContent = news;
 }
 
 function addLine(text, kind) {
