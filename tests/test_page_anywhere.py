@@ -10,7 +10,6 @@ certificate made for the test by ``openssl``.
 Skipped when Chromium is not installed, except in CI (see ``tests/browser.py``).
 """
 
-import asyncio
 import os
 import shutil
 import ssl
@@ -172,17 +171,5 @@ async def test_a_foreign_name_pointed_at_the_server_gets_the_page_but_no_chat(
         await page.goto(f"http://{ATTACKER}:{server.port}/")
 
         refusal = f"Refused a WebSocket from a page of http://{ATTACKER}:{server.port}"
-        assert await server_logged(server, refusal), f"the server should log {refusal!r}"
+        await server.log_line(refusal)
         await expect_state(page, "disconnected")
-
-
-async def server_logged(server, text: str, timeout: float = 10) -> bool:
-    """Wait until the server process wrote a line containing ``text`` to its error output."""
-    try:
-        async with asyncio.timeout(timeout):
-            while line := await server.process.stderr.readline():
-                if text in line.decode(errors="replace"):
-                    return True
-    except TimeoutError:
-        pass
-    return False
