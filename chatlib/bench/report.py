@@ -216,7 +216,11 @@ def table(results: dict) -> str:
                 for i, (v, w) in enumerate(zip(values, widths, strict=True))
             )
         )
-    classroom = [row for row in rows if row["classroom_delivered_per_s"] is not None]
+    classroom = [
+        row
+        for row in rows
+        if row["classroom_delivered_per_s"] is not None or row["human_p99_ms"] is not None
+    ]
     if classroom:
         settings = results["settings"]
         lines += [

@@ -3,11 +3,11 @@
 A session starts the server in a process of its own, measures its memory before and after N
 idle clients connect, then runs its phases, each bounded in time:
 
-- ``classroom``: ``talkers`` more clients join and each says ``talker_rate`` lines a second
-  (20 x 8 by default: a class talking at once), then they leave. Every client counts as a
-  receiver here, the talkers too, since each hears the others;
-- ``human``: one sender at a human pace (``human_rate`` lines a second): the latency one
-  person sees when the room is quiet;
+- ``classroom`` (at ``classroom_clients``): ``talkers`` more clients join and each says
+  ``talker_rate`` lines a second (20 x 8 by default: a class talking at once), then they
+  leave. Every client counts as a receiver here, the talkers too, since each hears the others;
+- ``human`` (at ``human_clients``): one sender at a human pace (``human_rate`` lines a
+  second): the latency one person sees when the room is quiet;
 - ``paced``: the senders send at a fixed total rate (``paced_deliveries`` per second once
   fanned out), far below the limit: what latency looks like at an ordinary load;
 - ``saturating``: the senders send as fast as the server reads: the most it can deliver;
@@ -75,6 +75,9 @@ class BenchSettings:
     talkers: int = 20  # clients that talk at once in the classroom phase
     talker_rate: float = 8.0  # lines per second from each of them
     human_rate: float = 4.0  # lines per second from the one sender of the human phase
+    # Sizes that also run the classroom and the human phase (the sizes).
+    classroom_clients: tuple[int, ...] = (100, 500)
+    human_clients: tuple[int, ...] = (10, 100, 500)
     rounds: int = 3
     # Sizes that also run the stalled phase, and its length: ``stalled_warmup`` seconds for
     # the stalled reader's buffers to fill (~100 kB; at 500 clients each receiver gets ~60
@@ -97,6 +100,8 @@ class BenchSettings:
             stalled_clients=(10,),
             stalled_warmup=0.3,
             stalled_duration=0.4,
+            classroom_clients=(100,),
+            human_clients=(100,),
         )
 
     @classmethod
@@ -111,6 +116,8 @@ class BenchSettings:
             stalled_warmup=0.2,
             stalled_duration=0.2,
             talkers=4,
+            classroom_clients=(10,),
+            human_clients=(10,),
         )
 
 
@@ -341,13 +348,14 @@ async def run_session(
         session = Session(label, variant, compression, clients, round_, round(idle, 1))
         rate = settings.paced_deliveries / clients
         phases = session.phases
-        if settings.talkers:
+        if settings.talkers and clients in settings.classroom_clients:
             phases["classroom"] = await run_classroom(
                 server, deliveries, settings, compression, probe
             )
-        phases["human"] = await run_phase(
-            server, senders[:1], deliveries, settings, settings.human_rate, probe
-        )
+        if clients in settings.human_clients:
+            phases["human"] = await run_phase(
+                server, senders[:1], deliveries, settings, settings.human_rate, probe
+            )
         phases["paced"] = await run_phase(server, senders, deliveries, settings, rate, probe)
         phases["saturating"] = await run_phase(server, senders, deliveries, settings, None, probe)
         session.receivers_closed_early = sum(c.is_closed for c in connections[:clients])
