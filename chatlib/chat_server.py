@@ -319,7 +319,7 @@ class ChatRoom:
         a client that floods.
         """
         self.eviction_reasons.setdefault(websocket, reason)
-        self.fanout.flush_connection(websocket)
+        self.fanout.send_queued_now(websocket)
         websocket.transport.abort()
 
     def departure_reason(self, websocket: ServerConnection) -> str:

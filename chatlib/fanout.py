@@ -59,7 +59,7 @@ log), and this code must be re-read when websockets changes ``Connection``'s int
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from websockets.asyncio.server import ServerConnection
 from websockets.frames import Frame, Opcode
@@ -90,6 +90,21 @@ def writable(connection: ServerConnection) -> bool:
     )
 
 
+def frames_by_connection(
+    queued: list[tuple[tuple[ServerConnection, ...], bytes]],
+) -> dict[ServerConnection, list[bytes]]:
+    """Each connection's frames, in the order they were queued (a dict keeps its keys' order)."""
+    frames: dict[ServerConnection, list[bytes]] = {}
+    for connections, frame in queued:
+        for connection in connections:
+            mine = frames.get(connection)
+            if mine is None:
+                frames[connection] = [frame]
+            else:
+                mine.append(frame)
+    return frames
+
+
 class FanOut:
     """Writes chat lines to many connections: each framed once, one write per pass of the loop.
 
@@ -102,24 +117,19 @@ class FanOut:
     def __init__(self, max_buffer: int, on_overflow: Callable[[ServerConnection], None]) -> None:
         self.max_buffer = max_buffer
         self.on_overflow = on_overflow
-        # The frames waiting for each connection until the next flush, in the order written.
-        self.pending: dict[ServerConnection, list[bytes]] = {}
+        # What was written during this pass, in order: (recipients, frame), one per line.
+        self.queued: list[tuple[tuple[ServerConnection, ...], bytes]] = []
         self.flush_scheduled = False
 
     def write(self, connections: Iterable[ServerConnection], line: str) -> None:
         """Queue ``line`` for every connection; it is written at the start of the next pass.
 
         Returns at once and never waits. Lines queued for one connection keep their order.
+        Queuing costs the same for 1 or 1,000 recipients: the work per recipient is done
+        once per pass, in :meth:`flush`.
         """
-        frame = text_frame(line)
-        pending = self.pending
-        for connection in connections:
-            frames = pending.get(connection)
-            if frames is None:
-                pending[connection] = [frame]
-            else:
-                frames.append(frame)
-        if not self.flush_scheduled and pending:
+        self.queued.append((tuple(connections), text_frame(line)))
+        if not self.flush_scheduled:
             self.flush_scheduled = True
             asyncio.get_running_loop().call_soon(self.flush)
 
@@ -128,22 +138,29 @@ class FanOut:
 
         The event loop calls this at the start of the pass after the lines were queued.
         """
-        pending, self.pending = self.pending, {}
+        queued, self.queued = self.queued, []
         self.flush_scheduled = False
-        for connection, frames in pending.items():
+        if len(queued) == 1:  # One line this pass (a quiet room): the same frame for all.
+            connections, frame = queued[0]
+            frames = (frame,)
+            for connection in connections:
+                self.send(connection, frames)
+            return
+        for connection, frames in frames_by_connection(queued).items():
             self.send(connection, frames)
 
-    def flush_connection(self, connection: ServerConnection) -> None:
-        """Write what is queued for ``connection`` now, before the room cuts it.
+    def send_queued_now(self, connection: ServerConnection) -> None:
+        """Write what is queued for ``connection`` now, because the room cuts it next.
 
         What the room said to a member before cutting it goes out first, as it did when every
-        line was written at once.
+        line was written at once. The caller closes the connection right after: the next
+        flush skips a closing transport, so nothing goes out twice.
         """
-        frames = self.pending.pop(connection, None)
+        frames = [frame for connections, frame in self.queued if connection in connections]
         if frames:
             self.send(connection, frames)
 
-    def send(self, connection: ServerConnection, frames: list[bytes]) -> None:
+    def send(self, connection: ServerConnection, frames: Sequence[bytes]) -> None:
         """Write ``frames`` to ``connection`` in one write, if it may still receive them."""
         if not writable(connection):
             return  # Closing or closed: its handler announces the departure.
@@ -165,7 +182,7 @@ class FanOut:
             self.on_overflow(connection)
 
     @staticmethod
-    def encode(connection: ServerConnection, frames: list[bytes]) -> bytes:
+    def encode(connection: ServerConnection, frames: Sequence[bytes]) -> bytes:
         """The frames for a connection with an extension (compression), made by the library.
 
         Its extensions keep state from one frame to the next, so each line goes through the
