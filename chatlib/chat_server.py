@@ -5,7 +5,8 @@ room (joining, relaying, leaving), and the connection handler that ties them tog
 
 Data flows one way through the server. A frame arrives; the rules check it (is it a valid
 name, a non-empty text message?); the room formats the line (``[Alice]: hello``); and one
-fan-out, :meth:`ChatRoom.deliver`, writes the line to its recipients. Keeping those steps in
+fan-out, :meth:`ChatRoom.deliver` through :class:`chatlib.fanout.FanOut`, writes the line to
+its recipients. Keeping those steps in
 separate, named places lets each one be read and tested on its own.
 
 This module is chatlib's *reference*: besides the assignment's four requirements it announces
@@ -28,10 +29,11 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from websockets.asyncio.server import ServerConnection, broadcast
+from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed, ConnectionClosedError
 from websockets.frames import CloseCode
 
+from chatlib.fanout import FanOut
 from chatlib.serving import serve_until_stopped
 from chatlib.web import OriginPolicy, chat_page
 
@@ -226,6 +228,8 @@ class ChatRoom:
         self.members: dict[str, Member] = {}
         # Why the room itself cut a connection ("too slow", "flooding"), for the log.
         self.eviction_reasons: dict[ServerConnection, str] = {}
+        # Everything the room sends goes through it (see write()).
+        self.fanout = FanOut(self.limits.max_buffer, self.cut_too_slow)
 
     def names(self) -> list[str]:
         """The members' names, in the order they joined."""
@@ -290,29 +294,32 @@ class ChatRoom:
         self.write([member.websocket for member in recipients], line)
 
     def write(self, connections: list[ServerConnection], line: str) -> None:
-        """The one place where the room sends anything.
+        """The one place where the room sends anything: through the room's :class:`FanOut`.
 
-        ``broadcast()`` encodes the line once, queues it on every open connection and returns
-        without waiting, so a member that reads slowly cannot delay the others. It is a plain
-        function: ``await broadcast(...)`` would raise ``TypeError``.
+        The line is framed once and queued for every connection; at the start of the next
+        pass of the event loop each connection gets all its lines in one write. Nothing
+        waits, so a member that reads slowly cannot delay the others, and lines reach each
+        member in the order they were written here.
 
         A client that stops reading makes its queue grow forever (the keepalive cannot catch
-        it: its pings wait in the same queue). So after each write, any connection holding
-        more than ``max_buffer`` unsent bytes is cut.
+        it: its pings wait in the same queue). So after each write, a connection holding more
+        than ``max_buffer`` unsent bytes is cut (see :mod:`chatlib.fanout`).
         """
-        broadcast(connections, line)
-        limit = self.limits.max_buffer
-        for websocket in connections:
-            if websocket.transport.get_write_buffer_size() > limit:
-                self.evict(websocket, "too slow: stopped reading")
+        self.fanout.write(connections, line)
+
+    def cut_too_slow(self, websocket: ServerConnection) -> None:
+        """Cut a client whose unsent bytes passed ``max_buffer``: it stopped reading."""
+        self.evict(websocket, "too slow: stopped reading")
 
     def evict(self, websocket: ServerConnection, reason: str) -> None:
         """Cut a connection at once; its handler then announces the departure as usual.
 
-        ``abort()`` rather than ``close()``: a closing handshake would wait in the same full
-        queue, or be ignored by a client that floods.
+        What the room had already said to it goes out first, then ``abort()`` rather than
+        ``close()``: a closing handshake would wait in the same full queue, or be ignored by
+        a client that floods.
         """
         self.eviction_reasons.setdefault(websocket, reason)
+        self.fanout.send_queued_now(websocket)
         websocket.transport.abort()
 
     def departure_reason(self, websocket: ServerConnection) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 import websockets
 
 from chatlib.bench.report import table, with_summary
-from chatlib.bench.sessions import CONFIGURATIONS, BenchSettings, run_benchmark
+from chatlib.bench.sessions import CONFIGURATIONS, BenchSettings, run_benchmark, skipped
 
 
 def machine() -> dict:
@@ -55,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, help="seconds measured in each phase")
     parser.add_argument("--senders", type=int, help="sending clients (default 1)")
     parser.add_argument(
+        "--talkers", type=int, help="clients talking at once in the classroom phase (default 20)"
+    )
+    parser.add_argument(
         "--variants",
         nargs="+",
         choices=[label for label, _, _ in CONFIGURATIONS],
@@ -76,13 +79,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.smallest
         else BenchSettings()
     )
-    for name in ("clients", "rounds", "duration", "senders"):
+    for name in ("clients", "rounds", "duration", "senders", "talkers"):
         value = getattr(args, name)
         if value is not None:
             setattr(settings, name, tuple(value) if name == "clients" else value)
     if args.variants:
         settings.configurations = tuple(args.variants)
     settings.pin = not args.no_pin
+    for line in skipped(settings):
+        print(line, flush=True)
     results = asyncio.run(run_benchmark(settings, show_progress))
     results["machine"] = machine()
     results["command"] = "python -m chatlib.bench " + " ".join(argv or sys.argv[1:])

@@ -50,6 +50,8 @@ class Deliveries:
         self.recording = False
         self.count = 0
         self.latencies = array("q")
+        # Every delivery, recording or not: to set beside the kernel's counters.
+        self.total = 0
 
     def reset(self) -> None:
         self.count = 0
@@ -144,6 +146,7 @@ class LeanClient(asyncio.Protocol):
                 at = payload.find(b"@")
                 if at >= 0:
                     self.received += 1
+                    deliveries.total += 1
                 if at >= 0 and deliveries.recording:
                     deliveries.count += 1
                     deliveries.latencies.append(now - int(payload[at + 1 : payload.find(b" ", at)]))

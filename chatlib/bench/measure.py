@@ -3,11 +3,29 @@
 ``/proc/PID/stat`` gives the CPU time a process used (user + system, in clock ticks) and
 ``/proc/PID/status`` its resident memory (``VmRSS``): the server runs as a process of its own,
 so both figures are its own and nobody else's. Linux only, like the benchmark.
+
+What the kernel does for each delivery is counted where Linux lets a program see it:
+
+- **send system calls** (:class:`SendCounter`): ``perf stat`` counts the server's entries into
+  ``sendto``, ``sendmsg``, ``write`` and ``writev`` (kernel tracepoints, counted in the kernel,
+  no sampling). ``/proc/PID/io`` would be simpler, but its ``syscw`` counts only ``write()``
+  and its family, never ``send()`` on a socket: it reads 0 for an asyncio server. Needs the
+  ``perf`` program and the right to trace (root, or ``perf_event_paranoid`` <= 1).
+- **TCP segments** (:func:`data_segments_out`): ``ss -ti`` shows each socket's
+  ``data_segs_out``, the segments it sent that carried data (not pure ACKs); summed over the
+  server's sockets (local port = the server's). ``/proc/net/snmp``'s ``OutSegs`` would count
+  the whole machine, the load's own segments and the other programs' too.
 """
 
+import asyncio
+import contextlib
 import os
+import re
+import shutil
+import signal
 import time
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass
 
 TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
@@ -111,3 +129,96 @@ class LatencySummary:
             return round(ordered[round(fraction * last)] / 1e6, 3)
 
         return cls(at(0.50), at(0.99), round(ordered[-1] / 1e6, 3))
+
+
+SEND_CALLS = ("sendto", "sendmsg", "write", "writev")
+PERF_INTERVAL_MS = 50
+
+
+class SendCounter:
+    """Counts a process's send system calls with ``perf stat``, against a deliveries counter.
+
+    ``perf stat -I`` prints the counts every 50 ms; each time, this notes the running total
+    of send calls beside ``deliveries()``, read at the same moment. :meth:`per_delivery` then
+    divides the growth of one by the other's between two moments: both counted over the
+    same interval, whatever perf's start-up delay.
+    """
+
+    def __init__(self, process: asyncio.subprocess.Process, deliveries: Callable[[], int]):
+        self.process = process
+        self.deliveries = deliveries
+        self.samples: list[tuple[float, int, int]] = []  # (monotonic, send calls, deliveries)
+        self.total = 0
+        self.reader = asyncio.create_task(self.read())
+
+    @classmethod
+    async def start(cls, pid: int, deliveries: Callable[[], int]) -> "SendCounter | None":
+        """Attach to process ``pid``; ``None`` where perf is missing or may not trace it."""
+        if shutil.which("perf") is None:
+            return None
+        events = ",".join(f"syscalls:sys_enter_{call}" for call in SEND_CALLS)
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *("perf", "stat", "-x,", "-I", str(PERF_INTERVAL_MS), "-e", events),
+                *("-p", str(pid)),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,
+            )
+        except OSError:
+            return None
+        return cls(process, deliveries)
+
+    async def read(self) -> None:
+        """Parse perf's lines: ``time,count,,event,...``, one per event and interval."""
+        last_event = f"syscalls:sys_enter_{SEND_CALLS[-1]}"
+        while line := await self.process.stderr.readline():
+            fields = line.decode(errors="replace").strip().split(",")
+            if len(fields) < 4 or not fields[3].startswith("syscalls:"):
+                continue
+            if fields[1].isdigit():  # "<not counted>": the process did not run meanwhile
+                self.total += int(fields[1])
+            if fields[3] == last_event:  # The interval's last line: a complete sample.
+                self.samples.append((time.monotonic(), self.total, self.deliveries()))
+
+    def per_delivery(self, start: float, end: float) -> float | None:
+        """Send calls per delivery between the first sample after ``start`` and the last
+        before ``end`` (monotonic times); ``None`` when perf counted nothing then."""
+        inside = [sample for sample in self.samples if start <= sample[0] <= end]
+        if len(inside) < 2 or inside[-1][2] == inside[0][2]:
+            return None
+        (_, calls_before, delivered_before), (_, calls_after, delivered_after) = (
+            inside[0],
+            inside[-1],
+        )
+        return round((calls_after - calls_before) / (delivered_after - delivered_before), 3)
+
+    async def stop(self) -> None:
+        """Stop perf (SIGINT, as Ctrl-C) and wait for it."""
+        with contextlib.suppress(ProcessLookupError):
+            self.process.send_signal(signal.SIGINT)
+        try:
+            await asyncio.wait_for(self.process.wait(), 5)
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
+        await self.reader
+
+
+SEGMENTS = re.compile(rb"\bdata_segs_out:(\d+)")
+
+
+async def data_segments_out(port: int) -> int | None:
+    """Data segments sent so far by every established socket on local ``port`` (``ss -ti``);
+    ``None`` without ``ss``. Sockets closed meanwhile take their counts with them."""
+    if shutil.which("ss") is None:
+        return None
+    process = await asyncio.create_subprocess_exec(
+        *("ss", "-tinH", "state", "established", f"( sport = :{port} )"),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    output, _ = await process.communicate()
+    if process.returncode != 0:
+        return None
+    return sum(int(count) for count in SEGMENTS.findall(output))

@@ -1,8 +1,9 @@
 """The benchmark's results as a table for people and as JSON for programs (and plots).
 
 The table has one row per configuration and number of clients, with the median of the
-rounds; below it, chatlib's chat server as ratios of the bare ``broadcast()`` room, measured
-in the same rounds, and the targets they are held to.
+rounds; then the classroom phase (many talkers at once) and the human pace; below them,
+chatlib's chat server as ratios of the bare ``broadcast()`` room and of the aiohttp peer,
+measured in the same rounds, and the targets they are held to.
 """
 
 import statistics
@@ -16,6 +17,8 @@ COLUMNS = (
     ("p99 ms", 7),
     ("max ms", 7),
     ("cpu us/msg", 10),
+    ("sends/msg", 9),
+    ("segs/msg", 8),
     ("RSS MiB", 7),
     ("KiB/idle", 8),
 )
@@ -51,6 +54,17 @@ def summarize(results: dict) -> list[dict]:
                 "clients": clients,
                 "delivered_per_s": figure("saturating", "delivered_per_s"),
                 "cpu_us_per_delivery": figure("saturating", "server_cpu_us_per_delivery"),
+                "sends_per_delivery": figure("saturating", "sends_per_delivery"),
+                "segments_per_delivery": figure("saturating", "segments_per_delivery"),
+                "classroom_delivered_per_s": figure("classroom", "delivered_per_s"),
+                "classroom_p50_ms": figure("classroom", "latency_ms", "p50"),
+                "classroom_p99_ms": figure("classroom", "latency_ms", "p99"),
+                "classroom_cpu_us_per_delivery": figure("classroom", "server_cpu_us_per_delivery"),
+                "classroom_sends_per_delivery": figure("classroom", "sends_per_delivery"),
+                "classroom_segments_per_delivery": figure("classroom", "segments_per_delivery"),
+                "classroom_others_cpu_share": figure("classroom", "others_cpu_share"),
+                "human_p50_ms": figure("human", "latency_ms", "p50"),
+                "human_p99_ms": figure("human", "latency_ms", "p99"),
                 "paced_p50_ms": figure("paced", "latency_ms", "p50"),
                 "paced_p99_ms": figure("paced", "latency_ms", "p99"),
                 "paced_max_ms": figure("paced", "latency_ms", "max"),
@@ -80,56 +94,84 @@ def summarize(results: dict) -> list[dict]:
     return rows
 
 
+# Each ratio of chatlib's chat server to another configuration, measured in the same round:
+# (name, the other configuration, phase, figure). Figures are paths into a phase.
+RATIOS = (
+    ("throughput_vs_broadcast", "broadcast", "saturating", ("delivered_per_s",)),
+    ("p99_vs_broadcast", "broadcast", "paced", ("latency_ms", "p99")),
+    ("cpu_vs_broadcast", "broadcast", "saturating", ("server_cpu_us_per_delivery",)),
+    ("classroom_cpu_vs_aiohttp", "aiohttp", "classroom", ("server_cpu_us_per_delivery",)),
+    ("classroom_cpu_vs_broadcast", "broadcast", "classroom", ("server_cpu_us_per_delivery",)),
+    ("classroom_p99_vs_broadcast", "broadcast", "classroom", ("latency_ms", "p99")),
+    ("human_p99_vs_broadcast", "broadcast", "human", ("latency_ms", "p99")),
+)
+
+
+def phase_figure(session: dict, phase: str, path: tuple[str, ...]) -> float | None:
+    """One figure of one phase of a session; ``None`` when that phase did not run."""
+    value = session["phases"].get(phase)
+    for key in path:
+        value = None if value is None else value.get(key)
+    return value
+
+
+def ratio(numerator: float | None, denominator: float | None) -> float | None:
+    """``numerator / denominator``, or ``None`` when either is missing or zero."""
+    if not numerator or not denominator:
+        return None
+    return numerator / denominator
+
+
 def ratios(results: dict) -> list[dict]:
-    """chat ÷ broadcast, per number of clients, each round on its own, then the median.
+    """chat ÷ another configuration, per number of clients, each round on its own, then the
+    median (see :data:`RATIOS`).
 
     ``cpu_vs_broadcast`` compares the server's CPU time per delivery: the steadiest figure
     on a shared machine, since another program taking a core slows a server down without
     making each of its deliveries cost more. ``busiest_others`` is the largest share of the
     CPU that other programs took during those sessions' flat-out phases (in cores).
+    ``stalled_share`` is what chat's other receivers got with one reader stalled, as a share
+    of what they got before; ``stalled_p99_vs_unstalled`` its paced p99, stalled ÷ not.
     """
     by_key = {(s["label"], s["clients"], s["round"]): s for s in results["sessions"]}
     out = []
     for clients in results["settings"]["clients"]:
-        throughput, p99, stalled_p99, cpu, others = [], [], [], [], []
+        found: dict[str, list[float]] = {name: [] for name, *_ in RATIOS}
+        stalled_share, stalled_p99, others = [], [], []
         for round_ in range(results["settings"]["rounds"]):
             chat = by_key.get(("chat", clients, round_))
-            bare = by_key.get(("broadcast", clients, round_))
-            if chat is None or bare is None:
+            if chat is None:
                 continue
-            throughput.append(
-                chat["phases"]["saturating"]["delivered_per_s"]
-                / max(1, bare["phases"]["saturating"]["delivered_per_s"])
+            for name, other_label, phase, path in RATIOS:
+                other = by_key.get((other_label, clients, round_))
+                if other is None:
+                    continue
+                value = ratio(phase_figure(chat, phase, path), phase_figure(other, phase, path))
+                if value is not None:
+                    found[name].append(value)
+                others.append(phase_figure(other, "saturating", ("others_cpu_share",)))
+            others.append(phase_figure(chat, "saturating", ("others_cpu_share",)))
+            rate = ("delivered_per_s",)
+            share = ratio(
+                phase_figure(chat, "stalled", rate), phase_figure(chat, "saturating", rate)
             )
-            p99.append(
-                chat["phases"]["paced"]["latency_ms"]["p99"]
-                / bare["phases"]["paced"]["latency_ms"]["p99"]
+            if share is not None:
+                stalled_share.append(share)
+            p99 = ("latency_ms", "p99")
+            slowed = ratio(
+                phase_figure(chat, "stalled_paced", p99), phase_figure(chat, "paced", p99)
             )
-            cpu.append(
-                chat["phases"]["saturating"]["server_cpu_us_per_delivery"]
-                / bare["phases"]["saturating"]["server_cpu_us_per_delivery"]
-            )
-            others += [
-                session["phases"]["saturating"]["others_cpu_share"] for session in (chat, bare)
-            ]
-            stalled = chat["phases"].get("stalled_paced")
-            if stalled and stalled["latency_ms"]["p99"] is not None:
-                stalled_p99.append(
-                    stalled["latency_ms"]["p99"] / chat["phases"]["paced"]["latency_ms"]["p99"]
-                )
-        if throughput:
-            out.append(
-                {
-                    "clients": clients,
-                    "throughput_vs_broadcast": round(median(throughput), 2),
-                    "p99_vs_broadcast": round(median(p99), 2),
-                    "cpu_vs_broadcast": round(median(cpu), 2),
-                    "busiest_others": max(others),
-                    "stalled_p99_vs_unstalled": (
-                        round(median(stalled_p99), 2) if stalled_p99 else None
-                    ),
-                }
-            )
+            if slowed is not None:
+                stalled_p99.append(slowed)
+        if not any(found.values()):
+            continue
+        row = {"clients": clients}
+        for name, values in found.items():
+            row[name] = round(median(values), 2) if values else None
+        row["busiest_others"] = max(value for value in others if value is not None)
+        row["stalled_share"] = round(median(stalled_share), 2) if stalled_share else None
+        row["stalled_p99_vs_unstalled"] = round(median(stalled_p99), 2) if stalled_p99 else None
+        out.append(row)
     return out
 
 
@@ -163,15 +205,45 @@ def table(results: dict) -> str:
             row["paced_p99_ms"],
             row["paced_max_ms"],
             row["cpu_us_per_delivery"],
+            row["sends_per_delivery"],
+            row["segments_per_delivery"],
             row["server_rss_mib"],
             row["idle_kib_per_connection"],
         )
         lines.append(
             "  ".join(
-                cell(v, w, 2 if i in (3, 4, 5) else 1)
+                cell(v, w, 3 if i in (7, 8) else 2 if i in (3, 4, 5) else 1)
                 for i, (v, w) in enumerate(zip(values, widths, strict=True))
             )
         )
+    classroom = [
+        row
+        for row in rows
+        if row["classroom_delivered_per_s"] is not None or row["human_p99_ms"] is not None
+    ]
+    if classroom:
+        settings = results["settings"]
+        lines += [
+            "",
+            f"Classroom: {settings['talkers']} talkers x {settings['talker_rate']:g} lines/s"
+            " more (every client counts as a receiver, the talkers too); human: one sender at",
+            f"{settings['human_rate']:g} lines/s. Sends and segments per delivery: the server's"
+            " send system calls (perf) and TCP data segments (ss).",
+            f"{'variant':>18}  {'clients':>7}  {'msg/s':>9}  {'p50 ms':>7}  {'p99 ms':>7}  "
+            f"{'cpu us/msg':>10}  {'sends/msg':>9}  {'segs/msg':>8}  {'others':>6}  "
+            f"{'human p99':>9}",
+        ]
+        for row in classroom:
+            lines.append(
+                f"{row['variant']:>18}  {row['clients']:>7}  "
+                f"{cell(row['classroom_delivered_per_s'], 9)}  "
+                f"{cell(row['classroom_p50_ms'], 7, 2)}  {cell(row['classroom_p99_ms'], 7, 2)}  "
+                f"{cell(row['classroom_cpu_us_per_delivery'], 10, 2)}  "
+                f"{cell(row['classroom_sends_per_delivery'], 9, 3)}  "
+                f"{cell(row['classroom_segments_per_delivery'], 8, 3)}  "
+                f"{cell(row['classroom_others_cpu_share'], 6, 2)}  "
+                f"{cell(row['human_p99_ms'], 9, 2)}"
+            )
     stalled = [row for row in rows if row["stalled_delivered_per_s"] is not None]
     if stalled:
         lines += [
@@ -207,22 +279,23 @@ def table(results: dict) -> str:
     if found:
         lines += [
             "",
-            "chatlib's chat server ÷ the bare broadcast() room, medians of per-round ratios",
-            "(targets: throughput >= 0.9, paced p99 <= 1.1; with a stalled reader, paced p99",
-            "<= 1.2x its own without). CPU per delivery is the steadiest on a shared machine;",
-            "'others' is the most CPU other programs took meanwhile (cores).",
+            "chatlib's chat server ÷ another configuration, medians of per-round ratios.",
+            "Targets: classroom CPU/delivery <= 0.3x aiohttp's and classroom p99 <= 1.0x",
+            "broadcast's; flat-out CPU/delivery <= 0.5x broadcast's; human p99 <= 1.1x",
+            "broadcast's; with a reader stalled, the others keep >= 0.95 of their rate. CPU",
+            "per delivery is the steadiest on a shared machine; 'others' is the most CPU other",
+            "programs took meanwhile (cores).",
         ]
-        for ratio in found:
-            stalled_text = (
-                f", stalled p99 x{ratio['stalled_p99_vs_unstalled']} its own"
-                if ratio["stalled_p99_vs_unstalled"] is not None
-                else ""
-            )
+        for row in found:
             lines.append(
-                f"  {ratio['clients']:>5} clients: throughput x{ratio['throughput_vs_broadcast']},"
-                f" paced p99 x{ratio['p99_vs_broadcast']},"
-                f" CPU/delivery x{ratio['cpu_vs_broadcast']}{stalled_text};"
-                f" others {ratio['busiest_others']}"
+                f"  {row['clients']:>5} clients: classroom CPU/delivery"
+                f" x{row['classroom_cpu_vs_aiohttp']} aiohttp, x{row['classroom_cpu_vs_broadcast']}"
+                f" broadcast; classroom p99 x{row['classroom_p99_vs_broadcast']};"
+                f" flat-out CPU/delivery x{row['cpu_vs_broadcast']}, throughput"
+                f" x{row['throughput_vs_broadcast']}; paced p99 x{row['p99_vs_broadcast']};"
+                f" human p99 x{row['human_p99_vs_broadcast']}; stalled: others keep"
+                f" x{row['stalled_share']}, paced p99 x{row['stalled_p99_vs_unstalled']} its own;"
+                f" others {row['busiest_others']}"
             )
     return "\n".join(lines)
 

@@ -1,8 +1,13 @@
-"""One benchmark session: a server variant, N receivers, and three loads in a row.
+"""One benchmark session: a server variant, N receivers, and its loads in a row.
 
 A session starts the server in a process of its own, measures its memory before and after N
 idle clients connect, then runs its phases, each bounded in time:
 
+- ``classroom`` (at ``classroom_clients``): ``talkers`` more clients join and each says
+  ``talker_rate`` lines a second (20 x 8 by default: a class talking at once), then they
+  leave. Every client counts as a receiver here, the talkers too, since each hears the others;
+- ``human`` (at ``human_clients``): one sender at a human pace (``human_rate`` lines a
+  second): the latency one person sees when the room is quiet;
 - ``paced``: the senders send at a fixed total rate (``paced_deliveries`` per second once
   fanned out), far below the limit: what latency looks like at an ordinary load;
 - ``saturating``: the senders send as fast as the server reads: the most it can deliver;
@@ -34,18 +39,24 @@ from chatlib.bench.measure import (
     TICKS_PER_SECOND,
     CpuMeter,
     LatencySummary,
+    SendCounter,
     cpu_seconds,
+    data_segments_out,
     rss_bytes,
 )
+from chatlib.bench.variants import missing_package
 
 # (label, variant, compression): what the table's rows compare.
 CONFIGURATIONS = (
     ("chat", "chat", False),
     ("broadcast", "broadcast", False),
+    ("frame-once", "frame-once", False),
     ("sequential", "sequential", False),
     ("gather", "gather", False),
+    ("aiohttp", "aiohttp", False),
     ("broadcast+deflate", "broadcast", True),
 )
+QUICK_CONFIGURATIONS = ("chat", "broadcast", "sequential", "gather", "broadcast+deflate")
 READ_PAUSE = 0.005  # seconds between two reads of one receiver, under a flat-out load
 WINDOW = 256  # messages in flight under a flat-out load: enough to keep any server busy
 # SO_RCVBUF of the receiver once it stalls (see LeanClient.stall): small, so that within a
@@ -62,6 +73,12 @@ class BenchSettings:
     warmup: float = 0.5  # seconds of each phase not measured
     duration: float = 2.0  # seconds measured in each phase
     paced_deliveries: int = 20_000  # deliveries per second in the paced phase
+    talkers: int = 20  # clients that talk at once in the classroom phase
+    talker_rate: float = 8.0  # lines per second from each of them
+    human_rate: float = 4.0  # lines per second from the one sender of the human phase
+    # Sizes that also run the classroom and the human phase (the issue's sizes).
+    classroom_clients: tuple[int, ...] = (100, 500)
+    human_clients: tuple[int, ...] = (10, 100, 500)
     rounds: int = 3
     # Sizes that also run the stalled phase, and its length: ``stalled_warmup`` seconds for
     # the stalled reader's buffers to fill (~100 kB; at 500 clients each receiver gets ~60
@@ -75,15 +92,23 @@ class BenchSettings:
 
     @classmethod
     def quick(cls) -> "BenchSettings":
-        """``--quick``: 10 and 100 clients, one round, short phases (about 20 s)."""
+        """``--quick``: 10 and 100 clients, one round, short phases (about 25 s).
+
+        Notebook 05 runs it within its time budget, so it keeps to the configurations the
+        notebook discusses first (no ``frame-once``, no ``aiohttp``; ``--variants`` adds
+        them) and to the phases of before (no classroom or human phase).
+        """
         return cls(
             clients=(10, 100),
+            configurations=QUICK_CONFIGURATIONS,
             warmup=0.1,
             duration=0.3,
             rounds=1,
             stalled_clients=(10,),
             stalled_warmup=0.3,
             stalled_duration=0.4,
+            classroom_clients=(),
+            human_clients=(),
         )
 
     @classmethod
@@ -97,6 +122,9 @@ class BenchSettings:
             stalled_clients=(10,),
             stalled_warmup=0.2,
             stalled_duration=0.2,
+            talkers=4,
+            classroom_clients=(10,),
+            human_clients=(10,),
         )
 
 
@@ -113,6 +141,9 @@ class Phase:
     server_rss_mib_start: float
     server_rss_mib_end: float
     messages_sent: int
+    # What the kernel did per delivery (see chatlib.bench.measure); None where not counted.
+    sends_per_delivery: float | None = None
+    segments_per_delivery: float | None = None
     stalled_reader_cut: bool | None = None
 
 
@@ -141,6 +172,8 @@ class ServerProcess:
         self.cpus = cpus
         self.process: asyncio.subprocess.Process | None = None
         self.port = 0
+        # Counts its send system calls for the whole session (see measure.SendCounter).
+        self.sends: SendCounter | None = None
 
     async def start(self) -> None:
         """Start the server process and read the port it listens on."""
@@ -217,14 +250,21 @@ async def run_phase(
         tasks = [asyncio.create_task(send_paced(sender, share, stop)) for sender in senders]
     rss_start = rss_bytes(server.pid)
     await asyncio.sleep(settings.warmup if warmup is None else warmup)
+    segments_before = await segments_and_deliveries(server.port, deliveries)
     deliveries.reset()
     meter = CpuMeter(server.pid)
     deliveries.recording = True
+    recording_started = time.monotonic()
     await asyncio.sleep(duration or settings.duration)
     deliveries.recording = False
+    recording_ended = time.monotonic()
     cpu = meter.stop()
+    segments_after = await segments_and_deliveries(server.port, deliveries)
     stop.set()
     sent = sum(await asyncio.gather(*tasks))
+    sends_per_delivery = None
+    if server.sends is not None:
+        sends_per_delivery = server.sends.per_delivery(recording_started, recording_ended)
     phase = Phase(
         delivered_per_s=round(deliveries.count / cpu.elapsed),
         latency_ms=LatencySummary.of(deliveries.latencies),
@@ -237,9 +277,50 @@ async def run_phase(
         server_rss_mib_start=mib(rss_start),
         server_rss_mib_end=mib(rss_bytes(server.pid)),
         messages_sent=sent,
+        sends_per_delivery=sends_per_delivery,
+        segments_per_delivery=per_delivery(segments_before, segments_after),
     )
     await wait_until_quiet(server.pid, limit=3)
     return phase
+
+
+async def segments_and_deliveries(port: int, deliveries: Deliveries) -> tuple[int, float] | None:
+    """The server's data segments so far, and the deliveries at that moment.
+
+    ``ss`` takes a few milliseconds; the deliveries are read before and after, and the
+    mean of the two stands for the moment ss read the counters.
+    """
+    before = deliveries.total
+    segments = await data_segments_out(port)
+    if segments is None:
+        return None
+    return segments, (before + deliveries.total) / 2
+
+
+def per_delivery(before: tuple[int, float] | None, after: tuple[int, float] | None) -> float | None:
+    """Segments per delivery between two readings of :func:`segments_and_deliveries`."""
+    if before is None or after is None or after[1] <= before[1]:
+        return None
+    return round((after[0] - before[0]) / (after[1] - before[1]), 3)
+
+
+async def run_classroom(
+    server: ServerProcess,
+    deliveries: Deliveries,
+    settings: BenchSettings,
+    compression: bool,
+    probe: LeanClient,
+) -> Phase:
+    """``talkers`` clients join, talk at ``talker_rate`` lines/s each, then leave."""
+    talkers = await connect_many(server.port, "t", settings.talkers, deliveries, compression)
+    try:
+        await wait_until_quiet(server.pid)
+        rate = settings.talker_rate * len(talkers)
+        return await run_phase(server, talkers, deliveries, settings, rate, probe)
+    finally:
+        for talker in talkers:
+            talker.abort()
+        await wait_until_quiet(server.pid)
 
 
 async def run_session(
@@ -270,10 +351,19 @@ async def run_session(
         probe = connections[-1]
         connections += senders
         await wait_until_quiet(server.pid)
+        server.sends = await SendCounter.start(server.pid, lambda: deliveries.total)
         idle = (rss_bytes(server.pid) - rss_empty) / len(connections) / 1024
         session = Session(label, variant, compression, clients, round_, round(idle, 1))
         rate = settings.paced_deliveries / clients
         phases = session.phases
+        if settings.talkers and clients in settings.classroom_clients:
+            phases["classroom"] = await run_classroom(
+                server, deliveries, settings, compression, probe
+            )
+        if clients in settings.human_clients:
+            phases["human"] = await run_phase(
+                server, senders[:1], deliveries, settings, settings.human_rate, probe
+            )
         phases["paced"] = await run_phase(server, senders, deliveries, settings, rate, probe)
         phases["saturating"] = await run_phase(server, senders, deliveries, settings, None, probe)
         session.receivers_closed_early = sum(c.is_closed for c in connections[:clients])
@@ -302,7 +392,27 @@ async def run_session(
     finally:
         for connection in connections:
             connection.abort()
+        if server.sends is not None:
+            await server.sends.stop()
         await server.stop()
+
+
+def runnable(settings: BenchSettings) -> list[tuple[str, str, bool]]:
+    """The configurations chosen whose variant can run here (its packages are installed)."""
+    return [
+        configuration
+        for configuration in CONFIGURATIONS
+        if configuration[0] in settings.configurations and missing_package(configuration[1]) is None
+    ]
+
+
+def skipped(settings: BenchSettings) -> list[str]:
+    """One line for each configuration chosen that cannot run here, saying why."""
+    return [
+        f"Skipping {label}: it needs {missing_package(variant)} (pip install -e '.[bench]')."
+        for label, variant, _ in CONFIGURATIONS
+        if label in settings.configurations and missing_package(variant) is not None
+    ]
 
 
 def plan(settings: BenchSettings) -> list[tuple[int, int, str, str, bool]]:
@@ -311,7 +421,7 @@ def plan(settings: BenchSettings) -> list[tuple[int, int, str, str, bool]]:
     Odd rounds run the configurations in reverse order (chat, broadcast, ..., then ...,
     broadcast, chat): a load on the machine that slowly rises or falls then favours no variant.
     """
-    chosen = [c for c in CONFIGURATIONS if c[0] in settings.configurations]
+    chosen = runnable(settings)
     return [
         (round_, clients, label, variant, compression)
         for round_ in range(settings.rounds)

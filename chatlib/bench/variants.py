@@ -1,17 +1,22 @@
 """The servers the benchmark compares, each run as a process of its own.
 
-Three of them are written here on purpose, as teaching foils, and nowhere else in chatlib:
+Four of them are written here on purpose, as teaching foils, and nowhere else in chatlib:
 
 - ``broadcast``: a bare room that calls ``broadcast()`` and nothing else. No name rules, no
-  limits: the most a websockets server can deliver, the yardstick for the others.
+  limits: the most a websockets server can deliver with its public API, the yardstick.
+- ``frame-once``: the bare room with the first half of chatlib's fan-out only: each message
+  framed once, the same bytes written to every member at once (one write per message per
+  member, no gathering per loop pass). It measures what framing once saves on its own.
 - ``sequential``: the syllabus' loop, ``for ws in clients: await ws.send(message)`` (over a
   snapshot, the fix from notebook 03).
 - ``gather``: one task per send, ``await asyncio.gather(*(ws.send(m) for ws in clients))``.
 
-The fourth, ``chat``, is chatlib's own chat server, unchanged except for its flood guard:
-one benchmark sender stands for a whole class talking at once, so it may send without limit.
+``chat`` is chatlib's own chat server, unchanged except for its flood guard: one benchmark
+sender stands for a whole class talking at once, so it may send without limit. ``aiohttp``
+is the peer: the same chat as aiohttp's own example writes it (:mod:`chatlib.bench.peers`),
+run only when aiohttp is installed (the ``bench`` extra).
 Every variant speaks the same protocol: a client's first message is its name; each later
-message goes to every member (the sender too, except in ``chat``).
+message goes to every member (the sender too, except in ``chat`` and ``aiohttp``).
 
 Run one by hand: ``python -m chatlib.bench.variants chat --port 0 [--compression deflate]``.
 """
@@ -19,11 +24,13 @@ Run one by hand: ``python -m chatlib.bench.variants chat --port 0 [--compression
 import argparse
 import asyncio
 import contextlib
+import importlib.util
 import socket
 
 from websockets.asyncio.server import ServerConnection, broadcast
 
 from chatlib.chat_server import ChatLimits, ChatRoom, ChatServer, serve_options
+from chatlib.fanout import text_frame, writable
 from chatlib.serving import run_until_interrupted, serve_until_stopped
 
 # The kernel's send buffer of every connection, the same for every variant. Left to itself,
@@ -59,6 +66,16 @@ class BareRoom:
     def fan_out(self, message: str) -> None:
         """Write ``message`` to every member, without waiting."""
         broadcast(self.clients, message)
+
+
+class FramedOnceRoom(BareRoom):
+    """Frame once, write the same bytes to every member at once: one write per member each."""
+
+    def fan_out(self, message: str) -> None:
+        frame = text_frame(message)
+        for client in self.clients:
+            if writable(client):
+                client.transport.write(frame)
 
 
 class SequentialRoom(BareRoom):
@@ -100,7 +117,12 @@ def make_handler(variant: str):
     if variant == "chat":
         handler = ChatServer(ChatRoom(BENCH_LIMITS)).handler
     else:
-        rooms = {"broadcast": BareRoom, "sequential": SequentialRoom, "gather": GatherRoom}
+        rooms = {
+            "broadcast": BareRoom,
+            "frame-once": FramedOnceRoom,
+            "sequential": SequentialRoom,
+            "gather": GatherRoom,
+        }
         handler = rooms[variant]().handler
 
     async def handler_with_send_buffer(websocket: ServerConnection) -> None:
@@ -111,7 +133,17 @@ def make_handler(variant: str):
     return handler_with_send_buffer
 
 
-VARIANTS = ("chat", "broadcast", "sequential", "gather")
+VARIANTS = ("chat", "broadcast", "frame-once", "sequential", "gather", "aiohttp")
+# The variants that need a package chatlib does not depend on, and which one.
+OPTIONAL_PACKAGES = {"aiohttp": "aiohttp"}
+
+
+def missing_package(variant: str) -> str | None:
+    """The optional package ``variant`` needs and that is not installed, or ``None``."""
+    package = OPTIONAL_PACKAGES.get(variant)
+    if package is not None and importlib.util.find_spec(package) is None:
+        return package
+    return None
 
 
 def server_options(variant: str, compression: bool) -> dict:
@@ -123,6 +155,11 @@ def server_options(variant: str, compression: bool) -> dict:
 
 async def main(variant: str, port: int, compression: bool) -> None:
     """Serve ``variant`` on 127.0.0.1:``port`` until SIGTERM or Ctrl-C."""
+    if variant == "aiohttp":
+        from chatlib.bench.peers import serve_aiohttp  # Imported only when installed.
+
+        await serve_aiohttp(port, SEND_BUFFER, compression)
+        return
     await serve_until_stopped(
         make_handler(variant),
         "127.0.0.1",
@@ -139,6 +176,9 @@ def cli(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--compression", choices=["none", "deflate"], default="none")
     args = parser.parse_args(argv)
+    missing = missing_package(args.variant)
+    if missing is not None:
+        parser.error(f"{args.variant} needs {missing}: pip install -e '.[bench]'")
     return run_until_interrupted(main(args.variant, args.port, args.compression == "deflate"))
 
 
