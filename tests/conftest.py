@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import InvalidStatus
 
 from chatlib.harness import ProgramNotReady, RunningProgram, start_server_program
 
@@ -40,6 +41,15 @@ async def receive(websocket: ClientConnection) -> str | bytes:
             return await websocket.recv()
     except TimeoutError:
         pytest.fail(f"nothing received within {TIMEOUT} s")
+
+
+async def refused_origin(url: str, origin: str, **connect_options: Any) -> bytes:
+    """Open a WebSocket to ``url`` as a page of ``origin``; require a 403, return its body."""
+    with pytest.raises(InvalidStatus) as refused:
+        async with connect(url, origin=origin, **connect_options):
+            pass
+    assert refused.value.response.status_code == 403
+    return refused.value.response.body
 
 
 # --- Servers in the test's event loop ---------------------------------------------------------
