@@ -11,15 +11,20 @@
   address elsewhere.
 """
 
+import asyncio
 import os
 import shutil
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
+from hub_proxy import hub_proxy
+from websockets.asyncio.client import connect
 
-from chatlib import cli
+from chatlib import cli, notebook
+from chatlib.chat_server import ChatServer, serve_options
 from chatlib.checks import files
 from chatlib.checks.catalogue import EXERCISES
 from chatlib.checks.files import CourseFolderNotFound, course_folder, learner_file, solution_file
@@ -107,11 +112,33 @@ def test_a_printed_command_runs_in_a_shell_without_the_kernels_environment(tmp_p
     assert ran.stdout.split() == [str(ROOT), sys.executable]
 
 
-def test_the_chat_page_link_goes_through_the_hub_on_a_hub(monkeypatch: pytest.MonkeyPatch):
+def get(url: str) -> str:
+    """The body of a plain GET, as text."""
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return response.read().decode()
+
+
+async def test_the_chat_page_link_goes_through_the_hub_on_a_hub(monkeypatch: pytest.MonkeyPatch):
+    """On a hub the link is PREFIX proxy/PORT/: through a hub-like proxy it is the chat page."""
     monkeypatch.setenv("JUPYTERHUB_SERVICE_PREFIX", "/user/alice/")
-    link = chat_page_link("ws://127.0.0.1:41234")
-    assert link.href == "/user/alice/proxy/41234/"
-    assert 'href="/user/alice/proxy/41234/"' in link._repr_html_()
+    chat = ChatServer()
+    server = await notebook.start_server(
+        chat.handler, title="Linked chat", **serve_options(chat.room.limits)
+    )
+    try:
+        link = chat_page_link(server.url)
+        assert link.href == f"/user/alice/proxy/{server.port}/"
+        assert f'href="{link.href}"' in link._repr_html_()
+        async with hub_proxy(link.href.rstrip("/"), server.port) as proxy:
+            page = await asyncio.to_thread(get, f"http://127.0.0.1:{proxy.port}{link.href}")
+            assert "<title>" in page and "chat.js" in page
+            through = f"ws://127.0.0.1:{proxy.port}{link.href}"
+            async with connect(through, origin=f"http://127.0.0.1:{proxy.port}") as websocket:
+                await websocket.send("Alice")
+                async with asyncio.timeout(2):
+                    assert "Welcome" in await websocket.recv()
+    finally:
+        await server.stop()
 
 
 def test_the_chat_page_link_is_the_servers_address_elsewhere(monkeypatch: pytest.MonkeyPatch):
