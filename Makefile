@@ -24,6 +24,8 @@ CORE_TESTS := tests/test_checks.py tests/test_servers.py tests/test_chat_server.
 WORKERS ?= 2
 PYTEST := $(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup
 ROUNDS ?= 5
+# STRESS_OPTIONS=--own-network: each round in a network namespace of its own (tests/stress.py).
+STRESS_OPTIONS ?=
 
 .PHONY: install lab test test-core test-versions stress lint format clean
 
@@ -72,7 +74,7 @@ test-versions:
 
 # The whole suite ROUNDS times with one core kept busy; every failure, with its test id.
 stress: $(INSTALLED)
-	$(BIN)/python tests/stress.py --rounds $(ROUNDS) -- -n $(WORKERS) --dist loadgroup
+	$(BIN)/python tests/stress.py --rounds $(ROUNDS) $(STRESS_OPTIONS) -- -n $(WORKERS) --dist loadgroup
 
 clean:
 	rm -rf .venv .venv-3.* .pytest_cache .ruff_cache
