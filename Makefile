@@ -1,19 +1,40 @@
 # Two commands a learner needs: `make lab` and `make test`.
 # Both create or update the virtual environment in .venv/ first; when pyproject.toml has not
 # changed since the last install, that step does nothing.
+#
+# Another Python: `make test PYTHON=python3.12` uses a virtual environment of its own,
+# .venv-3.12/, so switching versions never reinstalls the default one.
 
 PYTHON ?= python3
-VENV := .venv
+# The interpreter that PYTHON names, found even where pyenv has it but not on PATH.
+PYTHON_EXE := $(shell .ci/find-python $(PYTHON))
+# python3.12 -> 3.12; python3 (or python) -> .venv, the default environment.
+PYTHON_VERSION := $(patsubst python%,%,$(notdir $(PYTHON)))
+VENV := $(if $(filter-out 3,$(PYTHON_VERSION)),.venv-$(PYTHON_VERSION),.venv)
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install lab test lint format clean
+# The versions `make test-versions` runs the core tests on, next to the default one.
+OTHER_PYTHONS := python3.12 python3.13
+# The core tests: the checker, the servers, the clients and the notebooks.
+CORE_TESTS := tests/test_checks.py tests/test_servers.py tests/test_chat_server.py \
+	tests/test_server_cli.py tests/test_echo_client.py tests/test_chat_client.py \
+	tests/test_notebooks.py
+# pytest-xdist workers; tests marked with one xdist_group share a worker (fixed ports).
+WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup
+ROUNDS ?= 5
+# STRESS_OPTIONS=--own-network: each round in a network namespace of its own (tests/stress.py).
+STRESS_OPTIONS ?=
+
+.PHONY: install lab test test-core test-versions stress lint format clean
 
 install: $(INSTALLED)
 
 $(BIN)/python:
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "chatlib needs Python 3.11 or newer; set PYTHON=python3.X")'
-	$(PYTHON) -m venv $(VENV)
+	@test -n "$(PYTHON_EXE)" || { echo "No $(PYTHON) here: install it, or set PYTHON=python3.X"; exit 1; }
+	@$(PYTHON_EXE) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "chatlib needs Python 3.11 or newer; set PYTHON=python3.X")'
+	$(PYTHON_EXE) -m venv $(VENV)
 
 $(INSTALLED): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -38,7 +59,26 @@ format: $(INSTALLED)
 	$(BIN)/ruff check --fix .
 
 test: lint
-	$(BIN)/python -m pytest
+	$(PYTEST)
+
+# The core tests on this PYTHON (no lint: ruff's verdict does not depend on the version).
+test-core: $(INSTALLED)
+	$(PYTEST) $(CORE_TESTS)
+
+# The core tests on every other supported version that this machine has; a missing one is
+# skipped with a line that says so.
+test-versions:
+	@for python in $(OTHER_PYTHONS); do \
+		if .ci/find-python $$python >/dev/null 2>&1; then \
+			$(MAKE) --no-print-directory test-core PYTHON=$$python || exit 1; \
+		else \
+			echo "Skipping $$python: $$(.ci/find-python $$python 2>&1)"; \
+		fi; \
+	done
+
+# The whole suite ROUNDS times with one core kept busy; every failure, with its test id.
+stress: $(INSTALLED)
+	$(BIN)/python tests/stress.py --rounds $(ROUNDS) $(STRESS_OPTIONS) -- -n $(WORKERS) --dist loadgroup
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf .venv .venv-3.* .pytest_cache .ruff_cache

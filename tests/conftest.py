@@ -33,6 +33,12 @@ STOP_TIMEOUT = 5  # seconds for a server to stop once asked
 Handler = Callable[[ServerConnection], Awaitable[None]]
 TIMEOUT = 2  # seconds to wait for any one message
 
+# The notebooks listen on fixed ports (8701-8753, 8765, 8766, 8771, 8772, 8779), as a learner's
+# would; so do a few tests (a learner's server that ignores --port and takes 8765). Every test
+# that may bind one of them carries this mark: pytest-xdist (--dist loadgroup) runs a group on
+# one worker, one test after the other, so two of them never race for a port.
+NOTEBOOK_PORTS = pytest.mark.xdist_group("notebook-ports")
+
 
 async def receive(websocket: ClientConnection) -> str | bytes:
     """The next message on ``websocket``; fail the test if none arrives within TIMEOUT."""

@@ -34,6 +34,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from browser import chromium, evidence_on_failure, require_chromium
+from conftest import NOTEBOOK_PORTS
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 from test_notebooks import (
     LESSONS,
@@ -50,7 +51,7 @@ from chatlib.serving import free_port
 
 # Every lesson in one JupyterLab, one after the other: they use the same fixed ports, and so do
 # the nbclient runs of test_notebooks.py (pytest-xdist keeps the group on one worker).
-pytestmark = pytest.mark.xdist_group("notebook-ports")
+pytestmark = NOTEBOOK_PORTS
 
 STARTUP_TIMEOUT = 60  # seconds for JupyterLab to answer
 OPEN_TIMEOUT = 60_000  # milliseconds for a notebook to open with its kernel idle

@@ -35,10 +35,14 @@ from pathlib import Path
 import nbformat
 import pytest
 from browser import CHROMIUM
+from conftest import NOTEBOOK_PORTS
 from jupyter_client import KernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
+
+# The notebooks' servers listen on fixed ports: their kernels must not run side by side.
+pytestmark = NOTEBOOK_PORTS
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = sorted(ROOT.glob("notebooks/[0-9][0-9]_*.ipynb"))
