@@ -52,7 +52,15 @@ COURSE = "chatlib"  # The course's folder in each user's home.
 # What the copy of the course leaves out: the virtual environment (every user's server runs
 # this one, as on a hub where the instructor installed the course once), git and caches.
 NOT_COPIED = shutil.ignore_patterns(
-    ".venv", ".git", "node_modules", "__pycache__", "*.egg-info", ".*_cache", ".hypothesis"
+    ".venv",
+    ".git",
+    "node_modules",
+    "__pycache__",
+    "*.egg-info",
+    ".*_cache",
+    ".hypothesis",
+    "build",
+    "*.png",
 )
 # The login shell of a hub's terminal starts from the system's PATH (Debian's /etc/profile),
 # not the kernel's environment; the hub is started with it too, so nothing leaks through.
@@ -128,10 +136,15 @@ class Hub:
         return "\n".join(lines[-last:]) or "(nothing)"
 
 
+def copy_course(destination: Path) -> None:
+    """A copy of the course as a learner gets it: the repository's files, no environment."""
+    shutil.copytree(ROOT, destination, ignore=NOT_COPIED)
+
+
 def prepare_home(homes: Path, user: str) -> None:
     """A user's home: a copy of the course, and JupyterLab settings that draw every cell."""
     home = homes / user
-    shutil.copytree(ROOT, home / COURSE, ignore=NOT_COPIED)
+    copy_course(home / COURSE)
     settings = home / ".jupyter" / "lab" / "user-settings" / NOTEBOOK_SETTINGS_FILE
     settings.parent.mkdir(parents=True)
     settings.write_text(json.dumps(NOTEBOOK_SETTINGS))
