@@ -18,14 +18,25 @@ except in CI, where it fails instead.
 """
 
 import asyncio
+import re
 from pathlib import Path
+from urllib.parse import urljoin
 
 import nbformat
 import pytest
-from browser import chromium_with, evidence_on_failure, resolve_to_loopback
+from browser import (
+    SCREENSHOTS,
+    chromium_with,
+    evidence_on_failure,
+    expect_line,
+    join_chat,
+    resolve_to_loopback,
+    say,
+)
+from conftest import refused_origin
 from hub import COURSE, Hub, Learner, code_cell_count, running_hub
 from test_jupyterlab import problems_in_lab
-from test_notebooks import LESSONS
+from test_notebooks import LESSONS, cell_text, code_cells, problems_in_outputs
 
 HUB_NAME = "hub.test"  # The hub's name as the learners' browser knows it.
 USERS = ["ada", "bob"]
@@ -78,3 +89,159 @@ async def test_two_learners_run_all_lessons_at_once(hub: Hub) -> None:
         problems = await asyncio.gather(*(run_lessons(learner) for learner in learners))
         problems = [problem for each in problems for problem in each]
         assert not problems, "\n".join(problems) + f"\nThe hub's log:\n{hub.log_problems()}"
+
+
+# --- The chat page through the hub, and a command in a terminal --------------------------------
+
+CHAT_LESSON = next(path for path in LESSONS if path.name.startswith("04"))
+CHAT_CELL = "ChatServer()"  # Notebook 04's cell that starts the chat server (and its page).
+ATTACKER = "attacker.test"  # Another site's name, pointed at 127.0.0.1 (DNS rebinding).
+BROWSER_FLAGS = [resolve_to_loopback(HUB_NAME, ATTACKER)]
+# In a page: open a WebSocket to the URL given; "open" if it opened, "refused" if it failed.
+OPEN_WEBSOCKET_SCRIPT = """url => new Promise(resolve => {
+    const websocket = new WebSocket(url);
+    websocket.onopen = () => { websocket.close(); resolve('open'); };
+    websocket.onerror = () => resolve('refused');
+    setTimeout(() => resolve('no answer within 10 s'), 10000);
+})"""
+
+
+async def start_chat_server(learner: Learner) -> str:
+    """In notebook 04, run the imports cell and the chat server's cell; what that cell showed.
+
+    Afterwards the notebook's kernel has ``server``, the running chat server, and
+    ``notebook``, chatlib's notebook helpers.
+    """
+    lesson = nbformat.read(CHAT_LESSON, as_version=4)
+    imports = code_cells(lesson)[0][0]
+    chat_cell = next(index for index, cell in code_cells(lesson) if CHAT_CELL in cell.source)
+    path = course_path(CHAT_LESSON)
+    await learner.open_notebook(path)
+    for index in (imports, chat_cell):
+        cell = nbformat.from_dict(await learner.run_cell(path, index))
+        problems = problems_in_outputs(CHAT_LESSON, index, cell)
+        assert not problems, f"{learner.name}: " + "\n".join(problems)
+    return cell_text(cell)
+
+
+def proxied_link(learner: Learner, shown: str) -> tuple[str, int]:
+    """The chat page's link through the hub in what the chat cell showed, and its port."""
+    found = re.search(rf"(https?://[^\s\"'<>]+)?/user/{learner.name}/proxy/(\d+)/", shown)
+    assert found, (
+        f"{learner.name}'s notebook should show the chat page's link through the hub"
+        f" (/user/{learner.name}/proxy/PORT/); it showed:\n{shown}"
+    )
+    return urljoin(learner.hub_url + "/", found.group(0)), int(found.group(2))
+
+
+async def chat_through_the_hub(learner: Learner, pages: list) -> tuple[object, int]:
+    """The learner opens the chat page at their notebook's link, joins, and chats with a
+    client started from that notebook. Returns the chat page and the chat server's port."""
+    link, port = proxied_link(learner, await start_chat_server(learner))
+    path = course_path(CHAT_LESSON)
+    me, my_notebook = learner.name.capitalize(), f"{learner.name.capitalize()}Notebook"
+    await learner.run_in_kernel(
+        path,
+        "hub_test_client = await notebook.start_program("
+        f"'-m', 'chatlib', 'chat-client', '--url', server.url, '--name', '{my_notebook}')",
+    )
+    page = await learner.page.context.new_page()
+    pages.append(page)
+    await page.goto(link)
+    await join_chat(page, me)
+    await expect_line(page, f"Here now: {my_notebook}.")
+
+    await say(page, f"Hello from {me}'s browser")
+    received = await learner.run_in_kernel(
+        path, f"print(await hub_test_client.wait_for_output('[{me}]: Hello from', 10))"
+    )
+    assert received.strip() == "True", f"{my_notebook} did not get {me}'s line: {received}"
+    await learner.run_in_kernel(path, f"await hub_test_client.type('Hi {me}, from a cell')")
+    await expect_line(page, f"[{my_notebook}]: Hi {me}, from a cell")
+    return page, port
+
+
+async def test_each_learner_chats_through_the_hub_with_their_notebook(hub: Hub) -> None:
+    pages: list = []
+    async with (
+        chromium_with(BROWSER_FLAGS) as browser,
+        evidence_on_failure("hub-chat", pages),
+    ):
+        learners = await asyncio.gather(*(logged_in(browser, hub, u, pages) for u in USERS))
+        chats = await asyncio.gather(*(chat_through_the_hub(one, pages) for one in learners))
+
+        # Both chat servers run at once, one per learner; neither page saw the other room.
+        ports = [port for _, port in chats]
+        assert len(set(ports)) == len(USERS), f"the learners' chat servers share a port: {ports}"
+        for learner, (page, _) in zip(learners, chats, strict=True):
+            shown = await page.locator("#log").inner_text()
+            others = [name.capitalize() for name in USERS if name != learner.name]
+            assert not any(other in shown for other in others), (
+                f"{learner.name}'s chat page shows another learner's room:\n{shown}"
+            )
+        SCREENSHOTS.mkdir(exist_ok=True)
+        await chats[0][0].screenshot(path=SCREENSHOTS / "hub-chat.png")
+
+        # A page of another site may not chat in the learner's name: not in the browser
+        # (the learner's cookies and all), not through the hub, not straight at the server
+        # under a name pointed at 127.0.0.1 (DNS rebinding).
+        learner, (_, port) = learners[0], chats[0]
+        chat_through_hub = f"ws://{HUB_NAME}:{hub.port}/user/{learner.name}/proxy/{port}/"
+        other_site = await learner.page.context.new_page()
+        pages.append(other_site)
+        await other_site.goto(f"http://{ATTACKER}:{hub.port}/hub/login")
+        opened = await other_site.evaluate(OPEN_WEBSOCKET_SCRIPT, chat_through_hub)
+        assert opened == "refused", f"a page of {ATTACKER} opened {chat_through_hub}"
+
+        cookies = await learner.page.context.cookies()
+        cookie = "; ".join(f"{c['name']}={c['value']}" for c in cookies)
+        await refused_origin(
+            chat_through_hub, f"http://{ATTACKER}:{hub.port}",
+            host="127.0.0.1", port=hub.port, additional_headers={"Cookie": cookie},
+        )  # fmt: skip
+        await refused_origin(
+            f"ws://{ATTACKER}:{port}/", f"http://{ATTACKER}:{port}", host="127.0.0.1", port=port
+        )
+
+
+def printed_command(shown: str, program: str) -> str:
+    """The ``python -m chatlib PROGRAM ...`` command line in a cell's output, as printed."""
+    found = re.search(rf"(?m)^.*?(\S*python[\w.]* -m chatlib {program}\b[^`\n]*)", shown)
+    assert found, f"the cell should print the command to run {program}; it showed:\n{shown}"
+    return found.group(1).strip()
+
+
+async def test_a_command_copied_from_the_notebook_runs_in_the_learners_terminal(
+    hub: Hub,
+) -> None:
+    pages: list = []
+    async with chromium_with(BROWSER_FLAGS) as browser, evidence_on_failure("hub-term", pages):
+        learner = await logged_in(browser, hub, USERS[0], pages)
+        command = printed_command(await start_chat_server(learner), "chat-client")
+        me = learner.name.capitalize()
+        path = course_path(CHAT_LESSON)
+        await learner.run_in_kernel(
+            path,
+            "hub_test_listener = await notebook.start_program("
+            f"'-m', 'chatlib', 'chat-client', '--url', server.url, '--name', '{me}Notebook')",
+        )
+
+        # Where the learner opens it from the launcher while the notebooks' folder is shown.
+        # (In the home folder, the course's own folder "chatlib" would shadow the package.)
+        await learner.open_terminal(f"{COURSE}/notebooks")
+        await learner.type_in_terminal(command + "\r")
+        if "--name" not in command:
+            await learner.terminal_shows("Your name: ")
+            await learner.type_in_terminal(f"{me}Terminal\r")
+        await learner.terminal_shows(rf"Welcome, {me}Terminal! Here now: {me}Notebook")
+        await learner.type_in_terminal(f"Hello from {me}'s terminal\r")
+        received = await learner.run_in_kernel(
+            path,
+            "print(await hub_test_listener.wait_for_output("
+            f"'[{me}Terminal]: Hello from {me}', 10))",
+        )
+        assert received.strip() == "True", f"the notebook's client did not get it: {received}"
+        await learner.type_in_terminal("/quit\r")
+        await learner.terminal_shows(r"Hello from [\s\S]*[$#] $")  # The shell again.
+        await learner.run_in_kernel(path, "await hub_test_listener.stop()")
+        await learner.close_terminal()

@@ -15,6 +15,7 @@ Without ``node``, the npm packages or Chromium the hub tests are skipped with th
 except in CI (``CI`` is set), where they fail.
 """
 
+import asyncio
 import contextlib
 import json
 import os
@@ -237,10 +238,10 @@ KERNEL_SCRIPT = f"""async ([path, code]) => {{
     return {{status: reply.content.status, printed: printed.join('')}};
 }}"""
 
-# A new terminal through JupyterLab's own services (what File > New > Terminal uses); what it
-# shows is kept in window.chatlibTerminal.shown.
-OPEN_TERMINAL_SCRIPT = """async () => {
-    const terminal = await window.jupyterapp.serviceManager.terminals.startNew();
+# A new terminal through JupyterLab's own services, in a folder (as the launcher opens it in
+# the file browser's folder); what it shows is kept in window.chatlibTerminal.shown.
+OPEN_TERMINAL_SCRIPT = """async cwd => {
+    const terminal = await window.jupyterapp.serviceManager.terminals.startNew({cwd});
     const record = window.chatlibTerminal = {terminal, shown: ''};
     terminal.messageReceived.connect((_, message) => {
         if (message.type === 'stdout') record.shown += message.content[0];
@@ -253,6 +254,7 @@ TYPE_IN_TERMINAL_SCRIPT = """text => {
 TERMINAL_SHOWS_SCRIPT = """pattern => new RegExp(pattern).test(
     window.chatlibTerminal.shown.replace(/\\x1b\\[[0-9;?]*[A-Za-z]/g, ''))"""
 TERMINAL_TEXT_SCRIPT = """() => window.chatlibTerminal.shown"""
+CLOSE_TERMINAL_SCRIPT = """() => window.chatlibTerminal.terminal.shutdown()"""
 
 
 @dataclass
@@ -267,6 +269,14 @@ class Learner:
     def server_url(self) -> str:
         """The user's Jupyter server, through the hub: ``/user/NAME/``."""
         return f"{self.hub_url}/user/{self.name}"
+
+    async def evaluate(self, script: str, arg: object) -> object:
+        """Evaluate ``script`` in the page; fail if it takes more than CELL_TIMEOUT."""
+        try:
+            async with asyncio.timeout(CELL_TIMEOUT / 1000):
+                return await self.page.evaluate(script, arg)
+        except TimeoutError:
+            pytest.fail(f"{self.name}'s page took more than {CELL_TIMEOUT / 1000:.0f} s")
 
     async def log_in(self, password: str) -> None:
         """Log in on the hub's page; wait until the hub has started their JupyterLab."""
@@ -299,25 +309,32 @@ class Learner:
 
     async def run_cell(self, path: str, index: int) -> dict:
         """Run the notebook's cell ``index`` alone; return it (nbformat JSON) with its outputs."""
-        return await self.page.evaluate(RUN_CELL_SCRIPT, [path, index], timeout=CELL_TIMEOUT)
+        return await self.evaluate(RUN_CELL_SCRIPT, [path, index])
 
     async def run_in_kernel(self, path: str, code: str) -> str:
         """Run ``code`` in the notebook's kernel; return what it printed; fail if it raised."""
-        result = await self.page.evaluate(KERNEL_SCRIPT, [path, code])
+        result = await self.evaluate(KERNEL_SCRIPT, [path, code])
         assert result["status"] == "ok", f"{self.name}'s kernel: {result['printed']}"
         return result["printed"]
 
-    async def open_terminal(self) -> None:
-        """A new JupyterLab terminal; wait for its shell's prompt."""
-        await self.page.evaluate(OPEN_TERMINAL_SCRIPT)
+    async def open_terminal(self, folder: str) -> None:
+        """A new JupyterLab terminal in ``folder`` (relative to home); wait for its prompt."""
+        await self.evaluate(OPEN_TERMINAL_SCRIPT, folder)
         await self.terminal_shows(r"[$#] $")
 
     async def type_in_terminal(self, text: str) -> None:
         """Type ``text`` in the terminal (end it with ``\\r`` to press Enter)."""
         await self.page.evaluate(TYPE_IN_TERMINAL_SCRIPT, text)
 
+    async def close_terminal(self) -> None:
+        """Shut the terminal down (its shell ends), as its tab's close button would."""
+        await self.evaluate(CLOSE_TERMINAL_SCRIPT, None)
+
     async def terminal_shows(self, pattern: str) -> None:
-        """Wait until the terminal has shown text matching ``pattern`` (colors left out)."""
+        """Wait until the terminal has shown text matching ``pattern`` (colors left out).
+
+        ``pattern`` is a JavaScript regular expression: ``[\\s\\S]`` for any character.
+        """
         from playwright.async_api import TimeoutError as PlaywrightTimeout
 
         try:
