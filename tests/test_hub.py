@@ -30,6 +30,7 @@ from browser import (
     evidence_on_failure,
     expect_line,
     join_chat,
+    require_chromium,
     resolve_to_loopback,
     say,
 )
@@ -48,6 +49,7 @@ pytestmark = pytest.mark.timeout(600)
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory) -> Hub:
     """One JupyterHub for every test of this module, stopped at the end with its users."""
+    require_chromium()  # Before the hub starts: without a browser nobody can use it.
     with running_hub(tmp_path_factory.mktemp("jupyterhub"), USERS) as running:
         yield running
 
@@ -68,6 +70,28 @@ async def logged_in(browser, hub: Hub, user: str, pages: list) -> Learner:
     return learner
 
 
+def system_chosen_ports() -> range:
+    """The ports Linux hands out for port 0 (its ephemeral range); fixed ports lie below."""
+    low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+    return range(int(low), int(high) + 1)
+
+
+LISTENING = re.compile(r"listening on (?:ws|http)://[\w.-]+:(\d+)")
+
+
+def ports_not_chosen_by_the_system(lesson: Path, shown: dict) -> list[str]:
+    """Each server the notebook said it started on a port the system did not choose."""
+    problems = []
+    for index, cell in enumerate(shown["cells"]):
+        text = cell_text(nbformat.from_dict(cell["json"]))
+        problems += [
+            f"{lesson.name}, cell {index} started a server on the fixed port {port}"
+            for port in map(int, LISTENING.findall(text))
+            if port not in system_chosen_ports()
+        ]
+    return problems
+
+
 async def run_lessons(learner: Learner) -> list[str]:
     """Run All in each of notebooks 01-04, one after the other; what went wrong."""
     problems = []
@@ -75,7 +99,9 @@ async def run_lessons(learner: Learner) -> list[str]:
         notebook = nbformat.read(lesson, as_version=4)
         await learner.open_notebook(course_path(lesson))
         shown = await learner.run_all(course_path(lesson), code_cell_count(notebook))
-        problems += [f"{learner.name}: {p}" for p in problems_in_lab(lesson, notebook, shown)]
+        found = problems_in_lab(lesson, notebook, shown)
+        found += ports_not_chosen_by_the_system(lesson, shown)
+        problems += [f"{learner.name}: {problem}" for problem in found]
     return problems
 
 
