@@ -121,6 +121,8 @@ async def test_two_learners_run_all_lessons_at_once(hub: Hub) -> None:
 
 CHAT_LESSON = next(path for path in LESSONS if path.name.startswith("04"))
 CHAT_CELL = "ChatServer()"  # Notebook 04's cell that starts the chat server (and its page).
+# Its cell that prints the commands to type in a terminal, the chat client's among them.
+COMMANDS_CELL = 'terminal_command("-m", "chatlib", "chat-client"'
 ATTACKER = "attacker.test"  # Another site's name, pointed at 127.0.0.1 (DNS rebinding).
 BROWSER_FLAGS = [resolve_to_loopback(HUB_NAME, ATTACKER)]
 # In a page: open a WebSocket to the URL given; "open" if it opened, "refused" if it failed.
@@ -132,22 +134,34 @@ OPEN_WEBSOCKET_SCRIPT = """url => new Promise(resolve => {
 })"""
 
 
+async def run_cells(learner: Learner, lesson: Path, *fragments: str) -> list[str]:
+    """Open ``lesson``, run its first code cell (the imports), then the cells whose source
+    contains each fragment, in order, as a learner who picks cells would; what each showed."""
+    notebook = nbformat.read(lesson, as_version=4)
+    indexes = [code_cells(notebook)[0][0]]
+    for fragment in fragments:
+        found = [index for index, cell in code_cells(notebook) if fragment in cell.source]
+        assert found, f"{lesson.name} has no cell with {fragment!r}"
+        indexes.append(found[0])
+    path = course_path(lesson)
+    await learner.open_notebook(path)
+    shown = []
+    for index in indexes:
+        cell = nbformat.from_dict(await learner.run_cell(path, index))
+        problems = problems_in_outputs(lesson, index, cell)
+        assert not problems, f"{learner.name}: " + "\n".join(problems)
+        shown.append(cell_text(cell))
+    return shown[1:]
+
+
 async def start_chat_server(learner: Learner) -> str:
-    """In notebook 04, run the imports cell and the chat server's cell; what that cell showed.
+    """Run notebook 04's cell that starts the chat server; what it showed.
 
     Afterwards the notebook's kernel has ``server``, the running chat server, and
     ``notebook``, chatlib's notebook helpers.
     """
-    lesson = nbformat.read(CHAT_LESSON, as_version=4)
-    imports = code_cells(lesson)[0][0]
-    chat_cell = next(index for index, cell in code_cells(lesson) if CHAT_CELL in cell.source)
-    path = course_path(CHAT_LESSON)
-    await learner.open_notebook(path)
-    for index in (imports, chat_cell):
-        cell = nbformat.from_dict(await learner.run_cell(path, index))
-        problems = problems_in_outputs(CHAT_LESSON, index, cell)
-        assert not problems, f"{learner.name}: " + "\n".join(problems)
-    return cell_text(cell)
+    (shown,) = await run_cells(learner, CHAT_LESSON, CHAT_CELL)
+    return shown
 
 
 def proxied_link(learner: Learner, shown: str) -> tuple[str, int]:
@@ -231,10 +245,10 @@ async def test_each_learner_chats_through_the_hub_with_their_notebook(hub: Hub) 
 
 
 def printed_command(shown: str, program: str) -> str:
-    """The ``python -m chatlib PROGRAM ...`` command line in a cell's output, as printed."""
-    found = re.search(rf"(?m)^.*?(\S*python[\w.]* -m chatlib {program}\b[^`\n]*)", shown)
-    assert found, f"the cell should print the command to run {program}; it showed:\n{shown}"
-    return found.group(1).strip()
+    """The command line that runs ``python -m chatlib PROGRAM`` in a cell's output, whole."""
+    lines = [line for line in shown.splitlines() if f" -m chatlib {program}" in line]
+    assert lines, f"the cell should print the command to run {program}; it showed:\n{shown}"
+    return lines[0].strip()
 
 
 async def test_a_command_copied_from_the_notebook_runs_in_the_learners_terminal(
@@ -243,7 +257,8 @@ async def test_a_command_copied_from_the_notebook_runs_in_the_learners_terminal(
     pages: list = []
     async with chromium_with(BROWSER_FLAGS) as browser, evidence_on_failure("hub-term", pages):
         learner = await logged_in(browser, hub, USERS[0], pages)
-        command = printed_command(await start_chat_server(learner), "chat-client")
+        _, shown = await run_cells(learner, CHAT_LESSON, CHAT_CELL, COMMANDS_CELL)
+        command = printed_command(shown, "chat-client")
         me = learner.name.capitalize()
         path = course_path(CHAT_LESSON)
         await learner.run_in_kernel(
@@ -256,15 +271,16 @@ async def test_a_command_copied_from_the_notebook_runs_in_the_learners_terminal(
         # (In the home folder, the course's own folder "chatlib" would shadow the package.)
         await learner.open_terminal(f"{COURSE}/notebooks")
         await learner.type_in_terminal(command + "\r")
-        if "--name" not in command:
+        named = re.search(r"--name (\w+)", command)
+        if named is None:
             await learner.terminal_shows("Your name: ")
             await learner.type_in_terminal(f"{me}Terminal\r")
-        await learner.terminal_shows(rf"Welcome, {me}Terminal! Here now: {me}Notebook")
+        name = named.group(1) if named else f"{me}Terminal"
+        await learner.terminal_shows(rf"Welcome, {name}! Here now: {me}Notebook")
         await learner.type_in_terminal(f"Hello from {me}'s terminal\r")
         received = await learner.run_in_kernel(
             path,
-            "print(await hub_test_listener.wait_for_output("
-            f"'[{me}Terminal]: Hello from {me}', 10))",
+            f"print(await hub_test_listener.wait_for_output('[{name}]: Hello from {me}', 10))",
         )
         assert received.strip() == "True", f"the notebook's client did not get it: {received}"
         await learner.type_in_terminal("/quit\r")
