@@ -395,3 +395,11 @@ def main(argv: list[str] | None = None) -> int:
         # The reader went away (``... | head``): stop quietly, as command-line tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except FileNotFoundError as error:
+        # The exercise commands need the course folder; imported here, as only they do.
+        from chatlib.checks.files import CourseFolderNotFound
+
+        if not isinstance(error, CourseFolderNotFound):
+            raise
+        print(error, file=sys.stderr)
+        return 2

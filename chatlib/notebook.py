@@ -1,44 +1,58 @@
 """Helpers that make notebook cells safe to run, to re-run, and to run all at once.
 
 A Jupyter kernel runs every cell on one asyncio event loop, so a server started in a cell
-keeps serving between cells. Two traps follow, and these helpers remove them:
+keeps serving between cells. On a shared machine (a JupyterHub, where every learner's
+kernels share one network) a fixed port taken by one learner is taken for all. These helpers
+remove the traps that follow:
 
-- Re-running a cell that starts a server on a fixed port fails with "address already in
-  use", because the old server still listens even though no variable points to it any
-  more. :func:`start_server` and :func:`start_program` remember what this kernel started
-  and stop the previous server on the same port first.
+- Every server they start listens on a port the operating system chooses (port 0), and
+  says which: ``handle.url`` carries the real port, so two learners never collide.
+- Re-running a cell that starts a server must replace *its* server, not add a second one:
+  :func:`start_server`, :func:`start_program` and :func:`start_redis` remember what this
+  kernel started by its title (a name that stays the same from one run to the next, unlike
+  the port) and stop the previous one with that title first.
 - A notebook that leaves servers running blocks the next one. :func:`stop_everything`
   (the last cell of every notebook) stops all of them.
+- What the notebook asks the learner to type or open must work where the learner is:
+  :func:`terminal_command` writes a command with this kernel's own Python (a JupyterHub's
+  terminal does not have it on its PATH), and :func:`chat_page_link` links the chat page
+  through the hub's proxy when there is one.
 
 :func:`play_conversation` runs a scripted chat against a server and returns a
 :class:`Transcript` that shows, side by side, what each person saw.
 """
 
 import asyncio
+import contextlib
 import html
 import inspect
+import os
 import re
+import shlex
+import subprocess
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 
 from chatlib.checks import pipeline
 from chatlib.checks.catalogue import EXERCISES
-from chatlib.checks.files import REPOSITORY
+from chatlib.checks.files import course_folder, find_course_folder
 from chatlib.checks.participants import Participant
 from chatlib.checks.renderers import notebook_report
 from chatlib.harness import RunningProgram, start_server_program
 from chatlib.redis_process import redis_binary, redis_command
-from chatlib.serving import close_within, server_url
+from chatlib.serving import LOOPBACK, close_within, free_port, page_url, server_url
 
-# What this kernel started, so that a re-run cell can stop the previous one: servers by port,
-# other programs (chat clients) by their command line.
-_started: dict[int | tuple[str, ...], "BackgroundServer | BackgroundProgram"] = {}
+# What this kernel started, by title, so that a re-run cell can stop what it started before.
+_started: dict[str, "BackgroundServer | BackgroundProgram"] = {}
+# The port each title's server had last, even once stopped, to try it first the next time.
+_last_ports: dict[str, int] = {}
 
 
 class PortInUse(OSError):
@@ -48,12 +62,24 @@ class PortInUse(OSError):
         super().__init__(
             error.errno,
             f"Port {port} is taken by another program (a server in a terminal, or another"
-            " notebook's kernel?). Stop that one, or choose another port.",
+            " notebook's kernel?). Stop that one, or leave the port out: the system then"
+            " picks a free one.",
         )
 
     def _render_traceback_(self) -> list[str]:
         # IPython shows this instead of a traceback: the one line that says what to do.
         return [f"PortInUse: {self.strerror}"]
+
+
+def _remember(title: str, handle: "BackgroundServer | BackgroundProgram") -> None:
+    """Note that ``handle`` is what this kernel runs under ``title`` now."""
+    _started[title] = handle
+
+
+def _forget(title: str, handle: "BackgroundServer | BackgroundProgram") -> None:
+    """Forget ``handle`` under ``title``, unless a newer one took that title since."""
+    if _started.get(title) is handle:
+        del _started[title]
 
 
 @dataclass
@@ -67,7 +93,7 @@ class BackgroundServer:
 
     async def stop(self) -> None:
         """Close the server and its connections (going away); safe to call twice."""
-        _started.pop(self.port, None)
+        _forget(self.title, self)
         await close_within(self.server, 3)
 
     def __repr__(self) -> str:
@@ -77,25 +103,34 @@ class BackgroundServer:
 
 async def start_server(
     handler: Callable[[ServerConnection], Awaitable[None]],
-    port: int = 8765,
+    port: int = 0,
     *,
-    host: str = "localhost",
     title: str = "Server",
+    host: str = LOOPBACK,
     **serve_options: Any,
 ) -> BackgroundServer:
     """Serve ``handler`` in the background and return a handle with ``url`` and ``stop()``.
 
-    Whatever this kernel started earlier on the same port is stopped first, so the cell can
-    be run again and again. ``port=0`` picks a free port.
+    The server listens on a port the operating system chooses (``port=0``, the default),
+    and ``url`` carries it; a server started again under a title gets its previous port
+    back while that port is free. Whatever this kernel started earlier under the same ``title``
+    is stopped first, so the cell can be run again and again.
     """
-    await stop_port(port)
+    await stop_title(title)
+    server = None
+    if port == 0 and title in _last_ports:
+        # The same port again, while it is free: a chat page left open on the old server
+        # reconnects to the new one. Taken meanwhile (by anyone), any free port will do.
+        with contextlib.suppress(OSError):
+            server = await serve(handler, host, _last_ports[title], **serve_options)
     try:
-        server = await serve(handler, host, port, **serve_options)
+        server = server or await serve(handler, host, port, **serve_options)
     except OSError as error:
         raise PortInUse(port, error) from None
     url = server_url(server, host)
-    handle = BackgroundServer(title, server, url, int(url.rsplit(":", 1)[1]))
-    _started[handle.port] = handle
+    handle = BackgroundServer(title, server, url, port_of(url))
+    _remember(title, handle)
+    _last_ports[title] = handle.port
     print(f"{title} listening on {url}")
     return handle
 
@@ -104,6 +139,7 @@ async def start_server(
 class BackgroundProgram:
     """A program running as a subprocess, started from a cell: a server or a chat client."""
 
+    title: str  # What it is remembered by: the cell's title, or its arguments.
     args: tuple[str, ...]  # As the cell gave them, e.g. ("solutions/chat_server.py",).
     program: RunningProgram
     url: str | None = None
@@ -128,7 +164,7 @@ class BackgroundProgram:
 
     async def stop(self) -> int | None:
         """Stop the program as Ctrl-C would; return its exit status."""
-        _started.pop(self.port if self.port is not None else self.args, None)
+        _forget(self.title, self)
         await self.program.stop()
         return self.program.exit_code
 
@@ -140,60 +176,96 @@ class BackgroundProgram:
         return f"<{' '.join(self.args)}{where}: {state}>"
 
 
-async def start_program(*args: str, port: int | None = None) -> BackgroundProgram:
-    """Run ``python ARGS`` as a subprocess; with ``port``, it is a server: wait for its URL.
+def python_command(*args: str) -> list[str]:
+    """``python ARGS`` with this kernel's own interpreter, the one that has chatlib.
 
-    ``args`` is a file and its options, or ``"-m", "chatlib", ...``. Paths are relative to
-    the repository, so ``start_program("solutions/chat_server.py", port=8765)`` works from the
-    notebooks folder. A server program gets ``--port`` and ``--host localhost``. Whatever
-    this kernel started before on that port (or, for a client, with the same arguments) is
-    stopped first, so the cell can be re-run.
+    ``args`` is a file and its options, or ``"-m", "chatlib", ...``; a file is relative to
+    the course folder (``"exercises/chat_server.py"``).
     """
-    await stop_port(port if port is not None else args)
-    command = [sys.executable, *(resolve(arg) for arg in args)]
-    shown = " ".join(args)
-    if port is None:
-        handle = BackgroundProgram(args, await RunningProgram.start(command, cwd=REPOSITORY))
+    return [sys.executable, *args]
+
+
+def terminal_command(*args: str) -> str:
+    """The command line that runs ``python ARGS`` when pasted into a terminal, anywhere.
+
+    A terminal of JupyterLab on a JupyterHub is a login shell: its ``python`` may not exist,
+    or may be another Python than this kernel's. So the command names this kernel's
+    interpreter (``sys.executable``) and first goes to the course folder, where the file
+    names and ``chatlib check`` find the learner's files. Each part is quoted for the shell.
+    """
+    words = python_command(*args)
+    quote = subprocess.list2cmdline if sys.platform == "win32" else shlex.join
+    folder = find_course_folder()
+    if folder is None:
+        return quote(words)
+    return f"cd {quote([str(folder)])} && {quote(words)}"
+
+
+async def start_program(
+    *args: str, server: bool = False, title: str | None = None
+) -> BackgroundProgram:
+    """Run ``python ARGS`` as a subprocess from the course folder; return its handle.
+
+    ``args`` is a file and its options, or ``"-m", "chatlib", ...``, as for
+    :func:`python_command`. With ``server=True`` it is a server: it gets ``--host`` and
+    ``--port 0`` (the operating system picks a free port), and this waits until it prints
+    the URL it listens on (``handle.url``). Whatever this kernel started before under the
+    same ``title`` (by default, the same arguments) is stopped first, so the cell can be
+    re-run.
+    """
+    title = title or " ".join(args)
+    await stop_title(title)
+    command = python_command(*args)
+    folder = course_folder()
+    if not server:
+        running = await RunningProgram.start(command, cwd=folder)
+        handle = BackgroundProgram(title, args, running)
     else:
-        command += ["--host", "localhost", "--port", str(port)]
-        running = await start_server_program(command, cwd=REPOSITORY, name=shown)
-        handle = BackgroundProgram(args, running, running.url, running.port)
-        print(f"Started {shown}: listening on {handle.url}")
-    _started[handle.port if handle.port is not None else args] = handle
+        command += ["--host", LOOPBACK, "--port", "0"]
+        running = await start_server_program(command, cwd=folder, name=" ".join(args))
+        handle = BackgroundProgram(title, args, running, running.url, running.port)
+        print(f"Started {' '.join(args)}: listening on {handle.url}")
+    _remember(title, handle)
     return handle
 
 
-async def start_redis(port: int = 6379) -> BackgroundProgram | None:
-    """Run ``redis-server`` on ``localhost:port`` in the background; ``None`` if not installed.
+async def start_redis(port: int | None = None, *, title: str = "Redis") -> BackgroundProgram | None:
+    """Run ``redis-server`` on 127.0.0.1 in the background; ``None`` if it is not installed.
 
-    It keeps nothing on disk (``--save ''``), so stopping it forgets everything, as a crashed
-    Redis would. Whatever this kernel started before on that port is stopped first.
+    Without ``port``, it gets a port that is free right now (Redis cannot be given port 0:
+    that turns its TCP listener off); give ``port`` to start it again where it was. It keeps
+    nothing on disk (``--save ''``), so stopping it forgets everything, as a crashed Redis
+    would. Whatever this kernel started before under the same ``title`` is stopped first.
     """
     binary = redis_binary()
     if binary is None:
         print("No redis-server on this machine (apt-get install redis-server): skipping.")
         return None
-    await stop_port(port)
+    await stop_title(title)
+    port = port or free_port()
     folder = Path(tempfile.gettempdir())
     running = await RunningProgram.start(redis_command(binary, port, folder), cwd=folder)
-    handle = BackgroundProgram(("redis-server",), running, f"redis://127.0.0.1:{port}/0", port)
+    url = f"redis://{LOOPBACK}:{port}/0"
+    handle = BackgroundProgram(title, ("redis-server",), running, url, port)
     if await running.stdout.wait_for("Ready to accept connections", 10) is None:
         await running.stop()
         raise RuntimeError(f"redis-server did not start:\n{running.stdout.text()}")
-    _started[port] = handle
+    _remember(title, handle)
     print(f"Redis listening on {handle.url}")
     return handle
 
 
-def resolve(arg: str) -> str:
-    """A repository-relative path made absolute, so cells work from any folder."""
-    candidate = REPOSITORY / arg
-    return str(candidate) if arg.endswith(".py") and candidate.is_file() else arg
+def port_of(url: str) -> int:
+    """The port of a ``ws://host:port`` URL."""
+    port = urlsplit(url).port
+    if port is None:
+        raise ValueError(f"{url} names no port")
+    return port
 
 
-async def stop_port(key: int | tuple[str, ...]) -> None:
-    """Stop what this kernel started on port ``key`` (or with arguments ``key``), if anything."""
-    previous = _started.pop(key, None)
+async def stop_title(title: str) -> None:
+    """Stop what this kernel started under ``title``, if anything."""
+    previous = _started.pop(title, None)
     if previous is not None:
         await previous.stop()
 
@@ -203,6 +275,50 @@ async def stop_everything() -> None:
     for handle in list(_started.values()):
         await handle.stop()
     print("Everything this notebook started is stopped.")
+
+
+# --- Links the learner opens ------------------------------------------------------------------
+
+
+@dataclass
+class Link:
+    """A link shown as a cell's result: clickable in JupyterLab, plain text elsewhere."""
+
+    href: str
+    text: str
+
+    def _repr_html_(self) -> str:
+        href, text = html.escape(self.href), html.escape(self.text)
+        return f'<a href="{href}" target="_blank" rel="noopener">{text}</a>'
+
+    def __repr__(self) -> str:
+        return f"{self.text}: {self.href}"
+
+
+def proxy_prefix() -> str | None:
+    """The path where this kernel's JupyterHub proxies local ports, e.g. ``/user/alice/proxy/``.
+
+    A JupyterHub sets ``JUPYTERHUB_SERVICE_PREFIX`` (``/user/alice/``) in each user's server
+    and kernels; jupyter-server-proxy, installed with chatlib, forwards ``PREFIX proxy/PORT/``
+    to ``localhost:PORT`` on the machine the kernel runs on. ``None`` when not on a hub.
+    """
+    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX")
+    return None if not prefix else prefix.rstrip("/") + "/proxy/"
+
+
+def chat_page_link(url: str) -> Link:
+    """A link to the chat page of the server at ``url`` (``ws://127.0.0.1:PORT``).
+
+    On a JupyterHub the learner's browser is not on the kernel's machine, so its
+    ``localhost`` is the wrong place: the link goes through the hub, ``PREFIX proxy/PORT/``.
+    That link is a path without a host name, so the browser keeps the address and the
+    http or https it used to reach the hub. Elsewhere, it is the page's own address,
+    ``http://127.0.0.1:PORT/``.
+    """
+    prefix = proxy_prefix()
+    if prefix is None:
+        return Link(page_url(url), "Open the chat page")
+    return Link(f"{prefix}{port_of(url)}/", "Open the chat page (through the hub)")
 
 
 # --- Scripted conversations -------------------------------------------------------------------
@@ -353,12 +469,12 @@ class Conversation:
 async def check(exercise: str, path: str | None = None, extras: bool = False) -> bool:
     """Check an exercise file, as ``python -m chatlib check`` does; True when all is met.
 
-    ``path`` is relative to the repository (``"solutions/chat_server.py"``); by default it
-    is the learner's file in ``exercises/``. The report is a table under the cell, filled
+    ``path`` is relative to the course folder (``"solutions/chat_server.py"``); by default
+    it is the learner's file in ``exercises/``. The report is a table under the cell, filled
     in as each requirement's result comes in.
     """
     chosen = EXERCISES[exercise]
-    program = pipeline.learner_program(chosen, resolve(path) if path else None)
+    program = pipeline.learner_program(chosen, course_folder() / path if path else None)
     result = await pipeline.check(chosen, program, notebook_report(), extras)
     return result.all_met
 

@@ -24,6 +24,11 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 
 Handler = Callable[[ServerConnection], Awaitable[None]]
 
+# Where the servers a notebook or a checker starts listen: one address, so that port 0 gives
+# one port. ("localhost" may stand for two addresses, 127.0.0.1 and ::1, and each listening
+# socket would then get a free port of its own: the URL would name only the first.)
+LOOPBACK = "127.0.0.1"
+
 # Seconds a client has to answer the closing handshake when the server stops.
 CLOSE_TIMEOUT = 2
 

@@ -10,7 +10,9 @@ These tests read the notebooks as files, without a kernel, so they take no time:
   that exists, and that README lists every lesson, in order;
 - every chatlib name a lesson's code uses (a name imported from chatlib, or ``notebook.X``) is
   named, in `code` quotes, in a markdown cell before the first code cell that uses it: the
-  learner reads what a helper does before a cell relies on it.
+  learner reads what a helper does before a cell relies on it;
+- no code cell starts a server on a port number written in it, nor names a
+  ``localhost:PORT`` address: on a shared machine (a JupyterHub) a fixed port is everyone's.
 
 The lessons are found with a glob, so a new lesson is checked as soon as it exists.
 """
@@ -254,16 +256,81 @@ def test_every_chatlib_helper_is_named_before_a_cell_uses_it(path: Path) -> None
 def test_helper_check_catches_a_helper_used_before_it_is_named() -> None:
     """The check reports a helper used too early, and accepts it once the text names it."""
     imports = nbformat.v4.new_code_cell("from chatlib import notebook")
-    early = nbformat.v4.new_code_cell("server = await notebook.start_server(echo, 8701)")
+    early = nbformat.v4.new_code_cell("server = await notebook.start_server(echo)")
     notebook = nbformat.v4.new_notebook(cells=[imports, early])
     assert helpers_used_before_named(Path("example.ipynb"), notebook) == [
-        "example.ipynb, cell 1 (`server = await notebook.start_server(echo, 8701)`) uses"
+        "example.ipynb, cell 1 (`server = await notebook.start_server(echo)`) uses"
         " `notebook` before any text names it",
-        "example.ipynb, cell 1 (`server = await notebook.start_server(echo, 8701)`) uses"
+        "example.ipynb, cell 1 (`server = await notebook.start_server(echo)`) uses"
         " `start_server` before any text names it",
     ]
-    told = nbformat.v4.new_markdown_cell("`notebook.start_server(handler, port)` serves it.")
+    told = nbformat.v4.new_markdown_cell("`notebook.start_server(handler)` serves it.")
     notebook.cells.insert(1, told)
     assert helpers_used_before_named(Path("example.ipynb"), notebook) == []
     fenced = "```text\nA ──▶ B\n```\n\nThen `notebook.stop_everything()` stops it."
     assert {"notebook", "stop_everything"} <= named_in_code_quotes(fenced)
+
+
+# --- No fixed ports -----------------------------------------------------------------------------
+
+# The calls that start something listening, and the address a fixed port would show up in.
+STARTERS = {"serve", "start_server", "start_program", "start_redis", "free_port"}
+FIXED_ADDRESS = re.compile(r"(localhost|127\.0\.0\.1|\[::1\]):\d+")
+
+
+def fixed_ports_in(tree: ast.Module) -> list[str]:
+    """What in a cell names a fixed port: a number given to a starter, or a literal address."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            function = node.func
+            name = (
+                function.attr
+                if isinstance(function, ast.Attribute)
+                else getattr(function, "id", "")
+            )
+            if name in STARTERS:
+                values = [*node.args, *(keyword.value for keyword in node.keywords)]
+                found += [
+                    f"{name}(... {value.value} ...)"
+                    for value in values
+                    if isinstance(value, ast.Constant)
+                    and isinstance(value.value, int)
+                    and not isinstance(value.value, bool)
+                    and value.value != 0
+                ]
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            found += [match.group(0) for match in FIXED_ADDRESS.finditer(node.value)]
+    return found
+
+
+def fixed_ports(path: Path, notebook: NotebookNode) -> list[str]:
+    """A line for each code cell of the notebook that names a fixed port."""
+    return [
+        f"{where(path, index, cell)} names a fixed port: {', '.join(sorted(found))}"
+        for index, cell in enumerate(notebook.cells)
+        if cell.cell_type == "code" and cell.source.strip()
+        if (found := fixed_ports_in(parse_cell(cell.source)))
+    ]
+
+
+@pytest.mark.parametrize("path", lesson_params())
+def test_no_code_cell_starts_a_server_on_a_fixed_port(path: Path) -> None:
+    """Servers get ports from the system, and URLs come from the servers, never typed in."""
+    problems = fixed_ports(path, read(path))
+    assert not problems, "let the system choose (port 0), print server.url:\n" + "\n".join(problems)
+
+
+def test_fixed_port_check_catches_a_port_number_and_a_typed_address() -> None:
+    """The check reports what the old lessons did, and accepts what they do now."""
+    old = nbformat.v4.new_code_cell(
+        'server = await notebook.start_server(echo, 8701)\nurl = "ws://localhost:8701"'
+    )
+    new = nbformat.v4.new_code_cell(
+        'server = await notebook.start_server(echo, title="Echo")\nPORT = free_port()'
+    )
+    notebook = nbformat.v4.new_notebook(cells=[old, new])
+    assert fixed_ports(Path("example.ipynb"), notebook) == [
+        "example.ipynb, cell 0 (`server = await notebook.start_server(echo, 8701)`) names a"
+        " fixed port: localhost:8701, start_server(... 8701 ...)"
+    ]

@@ -87,10 +87,16 @@ Subject = Program | HandlerFunction
 def learner_program(
     exercise: Exercise, path: str | Path | None = None, folder: str | Path | None = None
 ) -> Program:
-    """The file to check: ``path`` when given, else the exercise's file in the exercises folder."""
-    own_file = learner_file(exercise, folder)
-    file = Path(path) if path else own_file
-    with contextlib.suppress(OSError):
+    """The file to check: ``path`` when given, else the exercise's file in the exercises folder.
+
+    A file given by ``path`` needs no course folder around it; its result goes to the
+    progress memory only when it is the learner's own file.
+    """
+    if not path:
+        return Program.file(learner_file(exercise, folder), keeps_progress=True)
+    file = Path(path)
+    with contextlib.suppress(OSError):  # CourseFolderNotFound is an OSError too.
+        own_file = learner_file(exercise, folder)
         return Program.file(file, keeps_progress=file.resolve() == own_file.resolve())
     return Program.file(file)
 
