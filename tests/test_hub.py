@@ -174,17 +174,24 @@ def proxied_link(learner: Learner, shown: str) -> tuple[str, int]:
     return urljoin(learner.hub_url + "/", found.group(0)), int(found.group(2))
 
 
+async def start_notebook_client(learner: Learner, variable: str, name: str) -> None:
+    """From notebook 04, start a chat client as ``variable`` and wait until it has joined."""
+    joined = await learner.run_in_kernel(
+        course_path(CHAT_LESSON),
+        f"{variable} = await notebook.start_program("
+        f"'-m', 'chatlib', 'chat-client', '--url', server.url, '--name', '{name}')\n"
+        f"print(await {variable}.wait_for_output('Welcome, {name}!', 10))",
+    )
+    assert joined.strip().endswith("True"), f"{name} did not join {learner.name}'s chat: {joined}"
+
+
 async def chat_through_the_hub(learner: Learner, pages: list) -> tuple[object, int]:
     """The learner opens the chat page at their notebook's link, joins, and chats with a
     client started from that notebook. Returns the chat page and the chat server's port."""
     link, port = proxied_link(learner, await start_chat_server(learner))
     path = course_path(CHAT_LESSON)
     me, my_notebook = learner.name.capitalize(), f"{learner.name.capitalize()}Notebook"
-    await learner.run_in_kernel(
-        path,
-        "hub_test_client = await notebook.start_program("
-        f"'-m', 'chatlib', 'chat-client', '--url', server.url, '--name', '{my_notebook}')",
-    )
+    await start_notebook_client(learner, "hub_test_client", my_notebook)
     page = await learner.page.context.new_page()
     pages.append(page)
     await page.goto(link)
@@ -261,11 +268,7 @@ async def test_a_command_copied_from_the_notebook_runs_in_the_learners_terminal(
         command = printed_command(shown, "chat-client")
         me = learner.name.capitalize()
         path = course_path(CHAT_LESSON)
-        await learner.run_in_kernel(
-            path,
-            "hub_test_listener = await notebook.start_program("
-            f"'-m', 'chatlib', 'chat-client', '--url', server.url, '--name', '{me}Notebook')",
-        )
+        await start_notebook_client(learner, "hub_test_listener", f"{me}Notebook")
 
         # Where the learner opens it from the launcher while the notebooks' folder is shown.
         # (In the home folder, the course's own folder "chatlib" would shadow the package.)
