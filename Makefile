@@ -21,9 +21,13 @@ $(INSTALLED): pyproject.toml | $(BIN)/python
 	@touch $@
 
 # The virtual environment comes first on PATH, so JupyterLab's terminals run its python.
+# As root (a container, often), JupyterLab refuses to start without --allow-root; it is
+# added then, and only then.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: $(INSTALLED)
 	PATH="$(CURDIR)/$(BIN):$$PATH" VIRTUAL_ENV="$(CURDIR)/$(VENV)" \
-		$(BIN)/jupyter lab --ServerApp.root_dir=notebooks
+		$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(ALLOW_ROOT)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

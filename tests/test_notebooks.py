@@ -8,6 +8,8 @@ glob, so a new notebook is tested as soon as it exists) and for the fixture note
 - it survives JupyterLab's *Run All*, which sends every cell to the kernel at once (lessons
   are run in JupyterLab itself by ``test_jupyterlab.py`` where Chromium is installed);
 - a cell that starts a server can be run again (no "address already in use");
+- two learners on one machine (a JupyterHub) can run a lesson at the same time: no port is
+  fixed, so neither gets a port error;
 - it is saved clean: no outputs, no execution counts, no widget state.
 
 The notebooks say what to check in their cells' metadata:
@@ -21,6 +23,7 @@ The notebooks say what to check in their cells' metadata:
 Prints from background tasks land after their cell has finished; no check relies on them.
 """
 
+import asyncio
 import copy
 import queue
 import re
@@ -255,6 +258,53 @@ def test_rerunning_a_server_cell_works(top_to_bottom_run: TopToBottomRun) -> Non
         pytest.skip(f"{run.path.name} has no cell tagged {STARTS_SERVER}")
     assert run.failure is None, f"{run.path.name} did not run top to bottom:\n{run.failure}"
     assert not run.rerun_problems, "\n".join(run.rerun_problems)
+
+
+# --- Two learners on one machine -----------------------------------------------------------------
+
+
+async def run_in_a_kernel_of_its_own(path: Path) -> NotebookNode:
+    """Execute the notebook top to bottom in a fresh kernel, without blocking the event loop.
+
+    Raises nbclient's CellExecutionError when a cell not tagged raises-exception raises.
+    """
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        notebook,
+        kernel_name=KERNEL_NAME,
+        timeout=CELL_TIMEOUT,
+        startup_timeout=STARTUP_TIMEOUT,
+        skip_cells_with_tag=SKIP,
+        shutdown_kernel="immediate",
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    await client.async_execute()
+    return notebook
+
+
+@pytest.mark.timeout(2 * NOTEBOOK_BUDGET + 30)
+@pytest.mark.parametrize("path", notebook_params(LESSONS[:1]))
+async def test_two_kernels_run_a_lesson_at_the_same_time_without_a_port_error(path: Path) -> None:
+    """As two learners of one JupyterHub would: each kernel's servers get ports of their own.
+
+    With the fixed ports the lessons once had, the second kernel to reach the first server
+    cell got "address already in use" (or, worse, talked to the other kernel's server).
+    """
+    runs = await asyncio.gather(
+        *(run_in_a_kernel_of_its_own(path) for _ in range(2)), return_exceptions=True
+    )
+    problems = []
+    for learner, run in enumerate(runs, start=1):
+        if isinstance(run, BaseException):
+            problems.append(f"learner {learner}: {without_colors(str(run))}")
+            continue
+        problems += [
+            f"learner {learner}: {problem}"
+            for index, cell in code_cells(run)
+            if SKIP not in tags(cell)
+            for problem in problems_in_outputs(path, index, cell)
+        ]
+    assert not problems, "\n".join(problems)
 
 
 # --- Run All, as JupyterLab does it -------------------------------------------------------------
