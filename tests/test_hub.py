@@ -46,7 +46,11 @@ RUN_ALL_LESSONS = [path for path in LESSONS if path.name[:2] in {"01", "02", "03
 # Per test, the hub's start and the users' logins included. Measured on a busy 2-core machine:
 # the hub ready in 4-16 s, Run All of four notebooks for two users at once 110-170 s, the chat
 # 30-40 s, the terminal 15 s.
-pytestmark = pytest.mark.timeout(400)
+pytestmark = [
+    pytest.mark.timeout(400),
+    # Under pytest-xdist, every test of the module on one worker: they share one hub.
+    pytest.mark.xdist_group("jupyterhub"),
+]
 
 
 @pytest.fixture(scope="module")
