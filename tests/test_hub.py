@@ -277,9 +277,10 @@ async def test_a_command_copied_from_the_notebook_runs_in_the_learners_terminal(
         path = course_path(CHAT_LESSON)
         await start_notebook_client(learner, "hub_test_listener", f"{me}Notebook")
 
-        # Where the learner opens it from the launcher while the notebooks' folder is shown.
-        # (In the home folder, the course's own folder "chatlib" would shadow the package.)
-        await learner.open_terminal(f"{COURSE}/notebooks")
+        # In the home folder, where a new terminal starts. There the course's own folder
+        # ("chatlib", as git names a clone) would shadow the package for a plain
+        # `python -m chatlib`: the command must work from anywhere, as printed.
+        await learner.open_terminal("")
         await learner.type_in_terminal(command + "\r")
         named = re.search(r"--name (\w+)", command)
         if named is None:
