@@ -7,11 +7,18 @@ Two learners, Ada and Bob, log in through the hub's page in Chromium, which reac
 and each gets a JupyterLab of their own, with a copy of the course in their home folder.
 
 - Both run notebooks 01-04 with *Run > Run All Cells* at the same time: no cell may fail
-  (a port taken by the other learner would), every server a notebook starts listens on a port
-  the operating system chose, and neither learner's clients reach the other's servers.
-- Each opens the chat page at the link their notebook prints, through the hub, joins, and
-  chats with a chat client started from their notebook; a page of another site is refused.
-- A command copied from a notebook's output into the learner's JupyterLab terminal runs.
+  (on fixed ports, the second learner got "PortInUse: Port 8702 is taken"), every server a
+  notebook starts listens on a port the operating system chose (so two learners' servers
+  never share one), and each notebook's own checks (who is in a room, what each client
+  received) hold for both, which they would not if one's clients reached the other's servers.
+- Each opens the chat page at the link their notebook prints (``/user/NAME/proxy/PORT/``),
+  joins, and chats with a chat client started from their notebook; the two rooms run at once
+  and neither page sees the other learner. A page of another site is refused, in Chromium
+  with the learner's cookies (by the learner's Jupyter server) and straight at the chat server
+  under a name pointed at 127.0.0.1 (by the chat server's Origin check).
+- The chat-client command notebook 04 prints, typed as printed into a new JupyterLab terminal
+  (a login shell in the home folder, whose PATH lacks the kernel's environment), joins the
+  learner's room and chats with the notebook.
 
 Skipped with the reason when node, the npm packages, JupyterHub or Chromium are missing,
 except in CI, where it fails instead.
