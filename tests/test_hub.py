@@ -7,11 +7,18 @@ Two learners, Ada and Bob, log in through the hub's page in Chromium, which reac
 and each gets a JupyterLab of their own, with a copy of the course in their home folder.
 
 - Both run notebooks 01-04 with *Run > Run All Cells* at the same time: no cell may fail
-  (a port taken by the other learner would), every server a notebook starts listens on a port
-  the operating system chose, and neither learner's clients reach the other's servers.
-- Each opens the chat page at the link their notebook prints, through the hub, joins, and
-  chats with a chat client started from their notebook; a page of another site is refused.
-- A command copied from a notebook's output into the learner's JupyterLab terminal runs.
+  (on fixed ports, the second learner got "PortInUse: Port 8702 is taken"), every server a
+  notebook starts listens on a port the operating system chose (so two learners' servers
+  never share one), and each notebook's own checks (who is in a room, what each client
+  received) hold for both, which they would not if one's clients reached the other's servers.
+- Each opens the chat page at the link their notebook prints (``/user/NAME/proxy/PORT/``),
+  joins, and chats with a chat client started from their notebook; the two rooms run at once
+  and neither page sees the other learner. A page of another site is refused, in Chromium
+  with the learner's cookies (by the learner's Jupyter server) and straight at the chat server
+  under a name pointed at 127.0.0.1 (by the chat server's Origin check).
+- The chat-client command notebook 04 prints, typed as printed into a new JupyterLab terminal
+  (a login shell in the home folder, whose PATH lacks the kernel's environment), joins the
+  learner's room and chats with the notebook.
 
 Skipped with the reason when node, the npm packages, JupyterHub or Chromium are missing,
 except in CI, where it fails instead.
@@ -43,7 +50,14 @@ HUB_NAME = "hub.test"  # The hub's name as the learners' browser knows it.
 USERS = ["ada", "bob"]
 RUN_ALL_LESSONS = [path for path in LESSONS if path.name[:2] in {"01", "02", "03", "04"}]
 
-pytestmark = pytest.mark.timeout(600)
+# Per test, the hub's start and the users' logins included. Measured on a busy 2-core machine:
+# the hub ready in 4-16 s, Run All of four notebooks for two users at once 110-170 s, the chat
+# 30-40 s, the terminal 15 s.
+pytestmark = [
+    pytest.mark.timeout(400),
+    # Under pytest-xdist, every test of the module on one worker: they share one hub.
+    pytest.mark.xdist_group("jupyterhub"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -270,9 +284,10 @@ async def test_a_command_copied_from_the_notebook_runs_in_the_learners_terminal(
         path = course_path(CHAT_LESSON)
         await start_notebook_client(learner, "hub_test_listener", f"{me}Notebook")
 
-        # Where the learner opens it from the launcher while the notebooks' folder is shown.
-        # (In the home folder, the course's own folder "chatlib" would shadow the package.)
-        await learner.open_terminal(f"{COURSE}/notebooks")
+        # In the home folder, where a new terminal starts. There the course's own folder
+        # ("chatlib", as git names a clone) would shadow the package for a plain
+        # `python -m chatlib`: the command must work from anywhere, as printed.
+        await learner.open_terminal("")
         await learner.type_in_terminal(command + "\r")
         named = re.search(r"--name (\w+)", command)
         if named is None:

@@ -34,7 +34,11 @@ RUN_TIMEOUT = 600  # seconds to run every lesson in that environment
 CHECK_TIMEOUT = 120  # seconds for one `chatlib check`
 FINISHED = "uppercase_server.py"  # The exercise the learner has finished in the copy.
 
-pytestmark = pytest.mark.timeout(INSTALL_TIMEOUT + RUN_TIMEOUT + 4 * CHECK_TIMEOUT)
+pytestmark = [
+    pytest.mark.timeout(INSTALL_TIMEOUT + RUN_TIMEOUT + 4 * CHECK_TIMEOUT),
+    # Under pytest-xdist, both tests on one worker: they share one installed environment.
+    pytest.mark.xdist_group("regular-install"),
+]
 
 # Run by the new environment's Python: execute each notebook given in its own fresh kernel
 # (the environment's own: jupyter_client starts "python3" with this interpreter), in the

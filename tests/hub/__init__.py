@@ -90,12 +90,12 @@ def require_hub_parts() -> None:
     require(PROXY.exists(), f"there is no {PROXY} (npm ci --prefix tests/js)")
     require(SINGLEUSER.exists(), f"there is no {SINGLEUSER} (pip install jupyterhub)")
     require(
-        importlib_finds("jupyter_server_proxy"),
+        importable("jupyter_server_proxy"),
         "jupyter-server-proxy is not installed (pip install jupyter-server-proxy)",
     )
 
 
-def importlib_finds(module: str) -> bool:
+def importable(module: str) -> bool:
     """Whether ``module`` can be imported by this interpreter (without importing it)."""
     from importlib.util import find_spec
 
