@@ -40,6 +40,28 @@ TIMEOUT = 2  # seconds to wait for any one message
 NOTEBOOK_PORTS = pytest.mark.xdist_group("notebook-ports")
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under ``--dist loadgroup``, stop at once if pytest-xdist lost the groups.
+
+    pytest-xdist says which group a test is in by appending ``@group`` to its node id on the
+    worker; where that does not take (pytest 9.2 with pytest-xdist 3.8), the marks are ignored
+    without a word and the notebook tests run side by side, failing with "address already in
+    use" now and then. A loud error here is better than a flake later.
+    """
+    if getattr(config.option, "loadgroup", False):
+        lost = [
+            item.nodeid
+            for item in items
+            if item.get_closest_marker("xdist_group") and "@" not in item.nodeid
+        ]
+        if lost:
+            raise pytest.UsageError(
+                f"pytest-xdist ignored the xdist_group mark of {len(lost)} tests ({lost[0]}):"
+                " this pytest and pytest-xdist do not work together; see pyproject.toml"
+            )
+
+
 async def receive(websocket: ClientConnection) -> str | bytes:
     """The next message on ``websocket``; fail the test if none arrives within TIMEOUT."""
     try:

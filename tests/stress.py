@@ -18,6 +18,7 @@ fail, and this suite cannot make theirs fail. CI's machine runs nothing else: it
 import argparse
 import collections
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -53,8 +54,15 @@ def run_round(
     return failed, last
 
 
+def interrupt(signal_number: int, frame: object) -> None:
+    """SIGTERM, and SIGINT where a shell started us in the background: stop as Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
 def main() -> int:
     """Parse the options, run the rounds next to the hog, print the summary."""
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, interrupt)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=5, help="times the suite runs (default 5)")
     parser.add_argument(

@@ -27,10 +27,13 @@ from websockets.asyncio.server import serve
 from chatlib.chat_server import ChatServer
 from chatlib.checks import EXERCISES
 from chatlib.checks.files import solution_file
-from chatlib.harness import ScriptedServer
+from chatlib.harness import STARTUP_LIMIT, ScriptedServer
 
 ROOT = Path(__file__).resolve().parent.parent
 WAIT = 5.0  # seconds: a generous bound for what should take milliseconds
+# The first thing a client just started does waits for its start-up too (Python, its imports,
+# connecting): on a busy machine that alone can take seconds, so it gets the harness's
+# STARTUP_LIMIT; every later wait keeps its own short bound.
 PROMPTLY = 1.0  # seconds: how fast a message must reach the screen
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
 
@@ -60,6 +63,14 @@ async def chat_room_url() -> AsyncIterator[str]:
 
 
 # --- The client as a subprocess -----------------------------------------------------------------
+
+
+async def first_message(server: ScriptedServer) -> str | bytes:
+    """The first message from a client just started: wait for it to connect, then to send."""
+    assert await server.wait_for_connection(STARTUP_LIMIT), (
+        f"no client connected to the scripted server within {STARTUP_LIMIT} s"
+    )
+    return await server.next_message()
 
 
 @dataclass
@@ -163,7 +174,7 @@ async def test_first_typed_line_is_sent_as_the_name_then_each_line(
     await client.type("Alice")
     await client.type("hello everyone")
 
-    assert await scripted_server.next_message() == "Alice"
+    assert await first_message(scripted_server) == "Alice"
     assert await scripted_server.next_message() == "hello everyone"
     await client.type("/quit")
     assert (await client.exit()).returncode == 0
@@ -176,7 +187,7 @@ async def test_name_option_is_sent_before_lines_typed_early(
     client = await start_client(client_command, scripted_server.url, "--name", "Alice")
     await client.type("typed before the connection was even open")
 
-    assert await scripted_server.next_message() == "Alice"
+    assert await first_message(scripted_server) == "Alice"
     assert await scripted_server.next_message() == "typed before the connection was even open"
     await client.type("/quit")
     assert (await client.exit()).returncode == 0
@@ -190,7 +201,7 @@ async def test_message_from_others_appears_while_idle(
     client_command, scripted_server, start_client
 ):
     client = await start_client(client_command, scripted_server.url, "--name", "Alice")
-    assert await scripted_server.next_message() == "Alice"
+    assert await first_message(scripted_server) == "Alice"
 
     await scripted_server.send("[Bob]: is anybody here?")
 
@@ -203,7 +214,7 @@ async def test_message_from_others_appears_while_idle(
 
 async def test_binary_frame_is_shown_as_a_note_and_the_chat_goes_on(scripted_server, start_client):
     client = await start_client(CHATLIB_CLIENT, scripted_server.url, "--name", "Alice")
-    assert await scripted_server.next_message() == "Alice"
+    assert await first_message(scripted_server) == "Alice"
 
     await scripted_server.send(b"\x00\x01\x02")
 
@@ -216,7 +227,7 @@ async def test_binary_frame_is_shown_as_a_note_and_the_chat_goes_on(scripted_ser
 
 async def test_control_characters_from_the_server_are_not_printed(scripted_server, start_client):
     client = await start_client(CHATLIB_CLIENT, scripted_server.url, "--name", "Alice")
-    assert await scripted_server.next_message() == "Alice"
+    assert await first_message(scripted_server) == "Alice"
 
     await scripted_server.send("[Eve]: line one\n[Eve]: clear\x1b[2J screen")
 
@@ -234,7 +245,7 @@ async def test_quit_command_closes_the_connection_and_exits_0(
     client_command, scripted_server, start_client
 ):
     client = await start_client(client_command, scripted_server.url, "--name", "Alice")
-    assert await scripted_server.next_message() == "Alice"
+    assert await first_message(scripted_server) == "Alice"
 
     await client.type("/quit")
 
@@ -250,7 +261,7 @@ async def test_end_of_input_closes_the_connection_and_exits_0(
     client_command, scripted_server, start_client
 ):
     client = await start_client(client_command, scripted_server.url, "--name", "Alice")
-    assert await scripted_server.next_message() == "Alice"
+    assert await first_message(scripted_server) == "Alice"
 
     client.end_input()
 
@@ -265,7 +276,7 @@ async def test_ctrl_c_closes_the_connection_and_exits_0_without_traceback(
     client_command, scripted_server, start_client
 ):
     client = await start_client(client_command, scripted_server.url, "--name", "Alice")
-    assert await scripted_server.next_message() == "Alice"
+    assert await first_message(scripted_server) == "Alice"
 
     client.process.send_signal(signal.SIGINT)
 
@@ -297,7 +308,7 @@ async def test_server_shutdown_is_reported_in_one_line_and_the_client_exits(
     client_command, scripted_server, start_client
 ):
     client = await start_client(client_command, scripted_server.url, "--name", "Alice")
-    assert await scripted_server.next_message() == "Alice"
+    assert await first_message(scripted_server) == "Alice"
 
     await scripted_server.stop()
 
@@ -322,7 +333,7 @@ async def test_dropped_connection_is_reported_and_the_client_exits(
     client_command, exit_status, scripted_server, start_client
 ):
     client = await start_client(client_command, scripted_server.url, "--name", "Alice")
-    assert await scripted_server.next_message() == "Alice"
+    assert await first_message(scripted_server) == "Alice"
 
     scripted_server.drop_connections()
 
@@ -340,9 +351,12 @@ async def test_two_clients_chat_through_the_reference_server(
     client_command, chat_room_url, start_client
 ):
     alice = await start_client(client_command, chat_room_url, "--name", "Alice")
-    assert await alice.next_line() == "[Server]: Welcome, Alice! You are the first one here."
+    assert (
+        await alice.next_line(within=STARTUP_LIMIT)
+        == "[Server]: Welcome, Alice! You are the first one here."
+    )
     bob = await start_client(client_command, chat_room_url, "--name", "Bob")
-    assert await bob.next_line() == "[Server]: Welcome, Bob! Here now: Alice."
+    assert await bob.next_line(within=STARTUP_LIMIT) == "[Server]: Welcome, Bob! Here now: Alice."
     assert await alice.next_line() == "[Server]: Bob has joined the chat."
 
     await alice.type("Hi Bob")
@@ -358,11 +372,11 @@ async def test_two_clients_chat_through_the_reference_server(
 @BOTH_CLIENTS
 async def test_refused_name_can_be_typed_again(client_command, chat_room_url, start_client):
     alice = await start_client(client_command, chat_room_url, "--name", "Alice")
-    assert (await alice.next_line()).startswith("[Server]: Welcome, Alice!")
+    assert (await alice.next_line(within=STARTUP_LIMIT)).startswith("[Server]: Welcome, Alice!")
     newcomer = await start_client(client_command, chat_room_url)
 
     await newcomer.type("Alice")
-    assert "already taken" in await newcomer.next_line()
+    assert "already taken" in await newcomer.next_line(within=STARTUP_LIMIT)
     await newcomer.type("Bob")
 
     assert await newcomer.next_line() == "[Server]: Welcome, Bob! Here now: Alice."
@@ -458,7 +472,7 @@ async def test_terminal_session_shows_messages_while_idle_and_ctrl_c_leaves_clea
     try:
         await screen.expect("Your name: ")
         os.write(master, b"Alice\r")
-        assert await scripted_server.next_message() == "Alice"
+        assert await first_message(scripted_server) == "Alice"
         os.write(master, b"hello\r")
         assert await scripted_server.next_message() == "hello"
 
@@ -488,7 +502,7 @@ async def test_terminal_is_left_usable_when_the_server_shuts_down(scripted_serve
     )
     screen = TerminalScreen(master)
     try:
-        assert await scripted_server.next_message() == "Alice"
+        assert await first_message(scripted_server) == "Alice"
         os.write(master, b"half a sen")  # The user is typing when the server goes away.
 
         await scripted_server.stop()
