@@ -198,6 +198,21 @@ class RunningProgram:
         """The port it listens on, once known."""
         return int(self.url.rsplit(":", 1)[1]) if self.url else None
 
+    def memory_in_use(self) -> int | None:
+        """The program's resident memory in bytes, or ``None`` where the system does not say.
+
+        Read from ``/proc/PID/status`` (Linux): no library needed, and the program under test
+        cannot tell it is being measured.
+        """
+        try:
+            status = Path(f"/proc/{self.process.pid}/status").read_text()
+        except OSError:
+            return None
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024  # The kernel counts in KiB.
+        return None
+
     async def type(self, text: str) -> None:
         """Write ``text`` to the program's standard input, as if typed."""
         self.process.stdin.write(text.encode())
