@@ -47,7 +47,7 @@ async def sends_the_name_first(client: ClientUnderTest) -> None:
 @REQUIREMENTS.requirement(
     "Each line you type is sent as a message",
     hint="Sending is a loop of its own: each time the keyboard gives a line, it goes to the"
-    " server as one message.",
+    " server as one message, at once, without waiting for an answer (the room may not answer).",
     needs=sends_the_name_first,
 )
 async def sends_each_typed_line(client: ClientUnderTest) -> None:

@@ -118,16 +118,21 @@ class Participant:
         websockets answers a ping as soon as the event loop reads it, whatever the handlers
         are doing, unless something blocks the loop itself. At least two pings are sent:
         the first may be answered before the server starts the work that blocks it. The
-        pinging stops at the first wait over :data:`RESPONSIVE_LIMIT`, or after ``within``.
+        pinging stops at the first wait over :data:`RESPONSIVE_LIMIT`, after ``within``, or
+        when the connection closes.
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
         longest, pings = 0.0, 0
         while (busy() or pings < 2) and loop.time() < deadline:
             sent = loop.time()
-            pong = await self.websocket.ping()
-            with contextlib.suppress(TimeoutError):
+            try:
+                pong = await self.websocket.ping()
                 await asyncio.wait_for(pong, within)
+            except ConnectionClosed:
+                break  # Why the server closed it is for the other requirements to say.
+            except TimeoutError:
+                pass
             longest, pings = max(longest, loop.time() - sent), pings + 1
             if longest > RESPONSIVE_LIMIT:
                 break
