@@ -20,9 +20,12 @@ import pytest
 
 from chatlib.checks import EXERCISES, Exercise, Requirement
 from chatlib.checks.catalogue import Kind, next_exercise
-from chatlib.checks.core import CheckFailed, Requirements, error_text, run_requirement
+from chatlib.checks.core import CheckFailed, Outcome, Requirements, error_text, run_requirement
 from chatlib.checks.files import learner_file, solution_file
+from chatlib.checks.participants import quoted
 from chatlib.checks.pipeline import Program, check
+from chatlib.checks.renderers import NotebookReport, outcome_text
+from chatlib.checks.results import CheckResult
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECK_TIMEOUT = 120  # seconds for a whole `python -m chatlib check` run
@@ -265,3 +268,46 @@ class NoDiagnosis:
 
     def diagnosis(self) -> str:
         return ""
+
+
+# --- What a report says, and how ---------------------------------------------------------------
+
+
+def test_a_good_practice_requirement_is_labelled_in_every_report() -> None:
+    [requirement] = [
+        r for r in CHAT_SERVER.requirements if r.key == "stays_responsive_while_relaying"
+    ]
+    assert requirement.good_practice and requirement.kind == "good practice"
+    outcome = Outcome(requirement, False, "Carol's ping waited 1.0 s.")
+    assert f"{requirement.summary} (good practice)" in outcome_text(outcome)
+    report = NotebookReport()
+    report.rows = {requirement.key: outcome}
+    assert "(good practice)" in report.html() and "(good practice)" in report.text()
+    [item] = CheckResult(CHAT_SERVER, [outcome]).to_json()["requirements"]
+    assert item["kind"] == "good practice"
+    assignment = next(r for r in CHAT_SERVER.requirements if not r.good_practice and not r.extra)
+    assert assignment.kind == "assignment" and "(good practice)" not in outcome_text(
+        Outcome(assignment, True)
+    )
+
+
+def test_quoted_messages_show_control_characters_escaped() -> None:
+    shown = quoted(["hi\r[Carol]: fake\x1b[2K", "Zoë 李雷\u2028"])
+    assert shown == '"hi\\r[Carol]: fake\\x1b[2K", then "Zoë 李雷\\u2028"'
+    assert not any(char in shown for char in "\r\x1b\u2028")
+
+
+async def test_an_internal_timeout_is_never_an_empty_reason() -> None:
+    requirements = Requirements()
+
+    @requirements.requirement("Answers", hint="Answer.")
+    async def answers(target) -> None:
+        raise TimeoutError()
+
+    @contextlib.asynccontextmanager
+    async def nothing_to_start():
+        yield NoDiagnosis()
+
+    outcome = await run_requirement(requirements[0], nothing_to_start)
+    assert outcome.met is False
+    assert outcome.detail.startswith("The program did not answer within 1 s")
