@@ -41,6 +41,17 @@ def on_windows() -> bool:
     return sys.platform == "win32"
 
 
+def ctrl_c_as_in_a_terminal() -> None:
+    """In the new program, before it starts: let Ctrl-C (SIGINT) interrupt it, as in a terminal.
+
+    A program started in the background by a shell script (``cmd &``), by ``nohup`` or by
+    some CI runners inherits SIGINT *ignored*, and Python then installs no KeyboardInterrupt
+    handler: the checks that press Ctrl-C would find every program deaf to it. Only
+    ``signal.signal`` runs here, between fork and exec, which is safe.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class RecentLines(Sequence[str]):
     """The lines a program wrote, numbered from its first, of which only the latest are kept.
 
@@ -185,6 +196,7 @@ class RunningProgram:
             stderr=asyncio.subprocess.PIPE,
             env=environment,
             cwd=cwd,
+            preexec_fn=None if on_windows() else ctrl_c_as_in_a_terminal,
         )
         return cls(process, command, path, bounded_output=not keep_all_output)
 
