@@ -222,13 +222,18 @@ def broken_uppercase_server(tmp_path: Path, replace: str, by: str) -> Path:
     return path
 
 
+def first_unmet(result: CheckResult) -> Outcome:
+    """The first requirement the check found unmet: the one whose hint the learner reads."""
+    return next(outcome for outcome in result.outcomes if outcome.met is False)
+
+
 async def test_an_exception_logged_as_the_check_fails_is_reported_with_its_line(tmp_path):
     # send() refuses a method: the handler dies, the client sees the connection close, and
     # the traceback may reach stderr only after the check has failed.
     path = broken_uppercase_server(tmp_path, "message.upper()", "message.upper")
     result = await check(EXERCISES["uppercase_server"], Program.file(path))
-    [first, *_] = result.outcomes
-    assert first.met is False
+    first = first_unmet(result)
+    assert first.requirement.key == "replies_in_upper_case"
     line = line_of("message.upper", path)
     assert f"Your server reported an error: {path}, line {line}: TypeError" in first.detail
 
@@ -238,7 +243,7 @@ async def test_a_coroutine_never_awaited_is_reported_with_its_line(tmp_path):
         tmp_path, "await websocket.send(message.upper())", "websocket.send(message.upper())"
     )
     result = await check(EXERCISES["uppercase_server"], Program.file(path))
-    [first, *_] = result.outcomes
+    first = first_unmet(result)
     line = line_of("websocket.send(message.upper())", path)
     assert (
         f"{path}, line {line}: RuntimeWarning: coroutine 'Connection.send' was never awaited"
