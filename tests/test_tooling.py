@@ -407,10 +407,11 @@ args = parser.parse_args()
 asyncio.run(main(args.host, args.port))
 '''
 
-# A correct uppercase server that prints 200,000 debug lines before it starts serving.
+# A correct uppercase server that prints 100,000 debug lines before it starts serving (each
+# check of it then takes about 1.5 s on a busy machine: its six fit in GRADE_TIME_LIMIT).
 FLOODING_SERVER = solution("uppercase_server").replace(
     "async def main(host, port):\n",
-    "async def main(host, port):\n    for n in range(200_000):\n        print('debug', n)\n",
+    "async def main(host, port):\n    for n in range(100_000):\n        print('debug', n)\n",
 )
 PORT_SQUATTER = solution("chat_server").replace(
     "asyncio.run(main(args.host, args.port))", "asyncio.run(main(args.host, 8765))"
