@@ -58,6 +58,16 @@ def line_of(text: str, path: Path) -> int:
     return next(number for number, line in enumerate(lines, 1) if text in line)
 
 
+def skip_when_not_checked(outcome: Outcome) -> None:
+    """Skip, with the checker's reason, a requirement this machine cannot check now.
+
+    The client's default URL needs port 8765, which a learner's server (or a notebook's)
+    may hold: then the checker says "not checked", never a wrong verdict, and so does the test.
+    """
+    if outcome.met is None:
+        pytest.skip(f"{outcome.requirement.key} not checked here: {outcome.detail}")
+
+
 # --- The catalogue: every exercise has what its name promises ---------------------------------
 
 
@@ -92,6 +102,7 @@ def test_each_exercise_points_to_the_next_and_the_last_to_the_finish() -> None:
 async def test_chatlib_meets_requirement(exercise: Exercise, requirement: Requirement) -> None:
     reference = Program(exercise.reference_command)
     outcome = await run_requirement(requirement, lambda: reference.start(exercise))
+    skip_when_not_checked(outcome)
     assert outcome.met, outcome.detail
 
 
@@ -99,6 +110,7 @@ async def test_chatlib_meets_requirement(exercise: Exercise, requirement: Requir
 async def test_solution_meets_requirement(exercise: Exercise, requirement: Requirement) -> None:
     solution = Program.file(solution_file(exercise))
     outcome = await run_requirement(requirement, lambda: solution.start(exercise))
+    skip_when_not_checked(outcome)
     assert outcome.met, outcome.detail
 
 
