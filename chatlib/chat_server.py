@@ -47,6 +47,7 @@ NAME_PATTERN = re.compile(r"[\w-]+")
 BINARY_NOTICE = "This chat carries text only: binary messages are not relayed."
 EMPTY_NOTICE = "Empty messages are not sent: type some text first."
 FLOOD_NOTICE = "You are sending too fast: your messages are dropped for a moment."
+UNENCODABLE_NOTICE = "That text holds a lone surrogate (not a character): it was not sent."
 
 
 # --- The limits that protect the room ---------------------------------------------------------
@@ -152,6 +153,8 @@ def name_problem(name: str, names_in_use: Iterable[str]) -> str | None:
     """
     if not name:
         return "Please type a name to join: one word of letters, digits, _ or -."
+    if not encodable(name):
+        return UNENCODABLE_NOTICE.replace("it was not sent", "choose another name")
     if len(name) > MAX_NAME_LENGTH:
         return f"That name is too long: at most {MAX_NAME_LENGTH} characters, please."
     if not NAME_PATTERN.fullmatch(name):
@@ -161,6 +164,20 @@ def name_problem(name: str, names_in_use: Iterable[str]) -> str | None:
     if any(same_name(name, other) for other in names_in_use):
         return f'"{name}" is already taken here. Please choose another name.'
     return None
+
+
+def encodable(text: str) -> bool:
+    """True when ``text`` can be sent: it holds no lone surrogate (``"\\ud800"``).
+
+    Text from the network is valid UTF-8 (websockets closes with 1007 otherwise), but a
+    Python string handed to the room by other code may hold half of a surrogate pair, which
+    UTF-8 cannot encode: relayed, it would raise ``UnicodeEncodeError`` in the fan-out.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def too_long_notice(text: str, limit: int) -> str:
@@ -266,6 +283,8 @@ class ChatRoom:
             pass
         elif isinstance(message, bytes):
             self.tell(member.websocket, BINARY_NOTICE)
+        elif not encodable(message):
+            self.tell(member.websocket, UNENCODABLE_NOTICE)
         elif len(message) > self.limits.max_line:
             self.tell(member.websocket, too_long_notice(message, self.limits.max_line))
         elif not message_lines(message):

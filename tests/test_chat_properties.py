@@ -251,3 +251,42 @@ def test_the_name_rule_as_stated_here(requested, expected):
 )
 def test_the_line_rule_as_stated_here(message, expected):
     assert relayed_lines(message) == expected
+
+
+# --- Text that UTF-8 cannot carry --------------------------------------------------------------
+
+# Hypothesis once found that a lone surrogate (half of a UTF-16 pair) handed to the room made
+# the fan-out raise UnicodeEncodeError. No client can send one (text frames are valid UTF-8),
+# but code in the same process can: the room must refuse it with a notice and keep serving.
+surrogate_text = st.builds(
+    lambda before, surrogate, after: before + chr(surrogate) + after,
+    tricky_text,
+    st.integers(0xD800, 0xDFFF),
+    tricky_text,
+)
+
+
+@settings(max_examples=25, deadline=None, database=None)
+@given(text=surrogate_text)
+@example(text="\ud800")
+@example(text="hi \udfff there")
+def test_text_with_a_lone_surrogate_is_refused_and_the_room_goes_on(text) -> None:
+    async def scene() -> None:
+        chat = ChatServer(ChatRoom(LIMITS))
+        async with serve(chat.handler, "127.0.0.1", 0, **serve_options(LIMITS)) as server:
+            url = f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+            wanda = await join(url, "Wanda")
+            walter = await join(url, "Walter", [wanda])
+            sender = chat.room.members["Wanda"]
+            # As a name: refused with a reason, like any name that breaks a rule.
+            assert chat.room.name_problem(text) is not None
+            # As a message: the sender alone gets a one-line notice; nobody else hears a thing.
+            chat.room.receive(sender, text)
+            notice = await wanda.next_line(WAIT)
+            assert notice.startswith("[Server]: ") and "\n" not in notice, notice
+            await walter.say("still here")
+            assert await wanda.next_line(WAIT) == "[Walter]: still here"
+            await wanda.websocket.close()
+            await walter.websocket.close()
+
+    asyncio.run(scene())

@@ -4,19 +4,30 @@ Each check starts a stand-in server and the client under test, types into the cl
 standard input as a user would, and reads what it prints.
 """
 
+import asyncio
+
+from chatlib import DEFAULT_PORT, DEFAULT_URL
 from chatlib.checks.clients import ClientUnderTest
 from chatlib.checks.core import CheckFailed, NotCheckedHere, Requirements, on_windows
-from chatlib.checks.participants import quoted
+from chatlib.checks.participants import in_quotes, quoted
+from chatlib.harness import STARTUP_LIMIT
 from chatlib.serving import free_port
 
 REQUIREMENTS = Requirements()
+
+# How long the keyboard stays untouched before the room speaks, in the "while you are not
+# typing" check: over a second, as a user who reads before answering.
+IDLE_TIME = 1.2
 
 
 async def require_clean_exit(client: ClientUnderTest, action: str) -> None:
     """After ``action``, the client must exit with status 0 and without a traceback."""
     exit_code = await client.program.wait_for_exit()
     if exit_code is None:
-        raise CheckFailed(f"After {action}, the client should end within 5 s; it kept running.")
+        raise CheckFailed(
+            f"After {action}, the client should end within 5 s; it kept running (is a thread"
+            " that waits for the keyboard keeping it alive? A daemon thread would not)."
+        )
     if "Traceback" in client.program.stderr.text():
         raise CheckFailed(f"After {action}, the client should end quietly; it printed a traceback.")
     if exit_code != 0:
@@ -36,7 +47,7 @@ async def sends_the_name_first(client: ClientUnderTest) -> None:
 @REQUIREMENTS.requirement(
     "Each line you type is sent as a message",
     hint="Sending is a loop of its own: each time the keyboard gives a line, it goes to the"
-    " server as one message.",
+    " server as one message, at once, without waiting for an answer (the room may not answer).",
     needs=sends_the_name_first,
 )
 async def sends_each_typed_line(client: ClientUnderTest) -> None:
@@ -54,15 +65,24 @@ async def sends_each_typed_line(client: ClientUnderTest) -> None:
 
 @REQUIREMENTS.requirement(
     "Messages from the room appear while you are not typing",
-    hint="Receiving must not wait for the keyboard: run a task that prints every incoming"
-    " message while another waits for typed lines (read the keyboard in a thread).",
+    hint="Receiving must not wait for the keyboard, nor for your own sending: run a task that"
+    " prints every incoming message, all the time, while another waits for typed lines (read"
+    " the keyboard in a thread). A loop that reads only after each Enter misses the room.",
     needs=sends_the_name_first,
 )
 async def shows_messages_while_idle(client: ClientUnderTest) -> None:
     await client.sign_in()
+    await client.server.send("[Bob]: Hello Alice")
+    await client.expect_shown("[Bob]: Hello Alice", "Bob wrote just after Alice joined")
+    # Then a quiet moment: a client that reads only after each Enter, or only to wait for an
+    # answer to what it sent, has stopped reading by now.
+    await asyncio.sleep(IDLE_TIME)
+    start = len(client.program.stdout.lines)
     await client.server.send("[Bob]: Are you there, Alice?")
     await client.expect_shown(
-        "[Bob]: Are you there, Alice?", "Bob wrote while Alice's keyboard was idle"
+        "[Bob]: Are you there, Alice?",
+        f"Nobody typed anything for {IDLE_TIME:g} s, then Bob wrote",
+        start=start,
     )
 
 
@@ -157,7 +177,9 @@ async def server_going_away_is_reported(client: ClientUnderTest) -> None:
 )
 async def unreachable_server_is_reported(client: ClientUnderTest) -> None:
     url = f"ws://127.0.0.1:{free_port()}"
-    program = await client.start_another(url)
+    program = await client.start_another("--url", url)
+    # A client may ask for the name before it connects: it gets one, as a user would type it.
+    await program.type("Alice\n")
     try:
         exit_code = await program.wait_for_exit()
         said = program.stdout.text() + program.stderr.text()
@@ -176,3 +198,50 @@ async def unreachable_server_is_reported(client: ClientUnderTest) -> None:
             )
     finally:
         await program.stop()
+
+
+@REQUIREMENTS.requirement(
+    "--name NAME is sent as the name, without asking",
+    hint="When --name is given, send it as the first message as soon as you are connected,"
+    " and treat every typed line as a message.",
+    needs=sends_the_name_first,
+)
+async def name_option_is_sent_first(client: ClientUnderTest) -> None:
+    async with client.another("--name", "Zoë") as named:
+        connected = await named.server.wait_for_connection(STARTUP_LIMIT)
+        if not connected or not await named.server.wait_for_message(1):
+            raise CheckFailed(
+                'Started with --name Zoë and nothing typed, the client should send "Zoë" to the'
+                f" server; it {'connected but sent nothing' if connected else 'did not connect'}."
+            )
+        first = str(named.server.received[0])
+        if first != "Zoë":
+            raise CheckFailed(
+                'Started with --name Zoë and nothing typed, the client should send "Zoë" as its'
+                f" first message; it sent {in_quotes(first)}."
+            )
+
+
+@REQUIREMENTS.requirement(
+    f"Without --url, it connects to {DEFAULT_URL}",
+    hint=f"The assignment's server listens at {DEFAULT_URL}: make that the --url option's default.",
+    needs=sends_the_name_first,
+)
+async def default_url_is_used(client: ClientUnderTest) -> None:
+    try:
+        stand_in = client.another("--name", "Alice", port=DEFAULT_PORT)
+        another = await stand_in.__aenter__()
+    except OSError:
+        raise NotCheckedHere(
+            f"port {DEFAULT_PORT} is in use on this machine (is your own chat server running?):"
+            " stop what uses it to check this"
+        ) from None
+    try:
+        if not await another.server.wait_for_connection(STARTUP_LIMIT):
+            said = quoted(another.program.stdout.lines[-3:] + another.program.stderr.lines[-3:])
+            raise CheckFailed(
+                f"Started without --url, the client should connect to {DEFAULT_URL}; nothing"
+                f" connected there within {STARTUP_LIMIT:g} s; it printed {said}."
+            )
+    finally:
+        await stand_in.__aexit__(None, None, None)

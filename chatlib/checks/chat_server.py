@@ -1,11 +1,28 @@
-"""The chat server's requirements: the assignment's four, clean shutdown, and the extras.
+"""The chat server's requirements: the assignment's four, good practice, and the extras.
 
 Each check plays a small scene with scripted participants (Alice, Bob, Carol) against a fresh
-server. The first group is the assignment; the ones marked ``extra=True`` are the rules of
-chatlib's fuller reference, checked with ``python -m chatlib check chat_server --extras``.
+server. The first group is the assignment, with the syllabus' common mistakes marked
+``good_practice=True`` (a blocked event loop, clients never forgotten); the ones marked
+``extra=True`` are the rules of chatlib's fuller reference, checked with
+``python -m chatlib check chat_server --extras``.
+
+A blocked event loop is checked first: a server that blocks makes every later check time
+out, for reasons that would send the learner the wrong way.
 """
 
-from chatlib.checks.core import CheckFailed, Requirements
+import asyncio
+
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from chatlib.checks.core import (
+    ARRIVAL_LIMIT,
+    RESPONSIVE_LIMIT,
+    CheckFailed,
+    NotCheckedHere,
+    Requirements,
+    error_text,
+)
 from chatlib.checks.participants import Participant, participants, quoted
 from chatlib.checks.servers import ServerUnderTest, stops_cleanly_on_ctrl_c
 
@@ -20,20 +37,26 @@ def chat_lines(lines: list[str]) -> list[str]:
 
 
 @REQUIREMENTS.requirement(
-    "The first message is the username; it is not relayed as a chat message",
-    hint="The first message is special: read it on its own, before the loop that relays"
-    " messages, and keep it as the client's name.",
+    "Others are answered at once while the server relays a message",
+    hint="Never block the event loop in a handler: time.sleep() freezes every connection at"
+    " once. Wait with `await asyncio.sleep()`, and run slow work with"
+    " `await asyncio.to_thread(...)`.",
+    good_practice=True,
 )
-async def first_message_is_the_username(server: ServerUnderTest) -> None:
-    async with participants(server.url, "Bob", "Alice") as (bob, alice):
-        await alice.say("Hello everyone!")
-        earlier = await bob.expect(
-            "[Alice]: Hello everyone!", 'Alice joined and sent "Hello everyone!"'
+async def stays_responsive_while_relaying(server: ServerUnderTest) -> None:
+    async with participants(server.url, "Alice", "Bob", "Carol") as (alice, bob, carol):
+        start = len(bob.received)
+        await alice.send("Hi")
+        # Whether and how the line reaches Bob is for the other requirements: here, only how
+        # long Carol waits for the server's attention meanwhile.
+        waited = await carol.longest_ping_wait(
+            lambda: "[Alice]: Hi" not in bob.received[start:], within=2 * ARRIVAL_LIMIT
         )
-        if chat_lines(earlier):
+        if waited > RESPONSIVE_LIMIT:
             raise CheckFailed(
-                'Alice sent her name "Alice", then "Hello everyone!"; her name should not reach'
-                f" Bob as a chat line, but before her message Bob received {quoted(earlier)}."
+                f"While the server relayed Alice's \"Hi\", Carol's ping waited {waited:.1f} s"
+                f" for its answer; it should be answered within {RESPONSIVE_LIMIT:g} s."
+                " Something in the handler blocks the whole server."
             )
 
 
@@ -46,6 +69,48 @@ async def messages_are_relayed_with_the_senders_name(server: ServerUnderTest) ->
     async with participants(server.url, "Alice", "Bob") as (alice, bob):
         await alice.say("Hi Bob")
         await bob.expect("[Alice]: Hi Bob", 'Alice sent "Hi Bob"')
+
+
+@REQUIREMENTS.requirement(
+    "The first message is the username; it is not relayed as a chat message",
+    hint="The first message is special: read it on its own, before the loop that relays"
+    " messages, and keep it as the client's name.",
+    needs=messages_are_relayed_with_the_senders_name,
+)
+async def first_message_is_the_username(server: ServerUnderTest) -> None:
+    async with participants(server.url, "Bob") as (bob,):
+        # Whatever Bob was told on his own arrival ("Welcome, Bob!") is not under test.
+        start = len(bob.received)
+        async with participants(server.url, "Alice") as (alice,):
+            await alice.say("Hello everyone!")
+            earlier = await bob.expect(
+                "[Alice]: Hello everyone!", 'Alice joined and sent "Hello everyone!"', start=start
+            )
+    leaked = [line for line in chat_lines(earlier) if is_the_name_relayed(line, "Alice")]
+    if leaked:
+        raise CheckFailed(
+            'Alice sent her name "Alice", then "Hello everyone!"; her name should not reach'
+            f" Bob as a chat line, but before her message Bob received {quoted(leaked)}."
+        )
+
+
+def is_the_name_relayed(line: str, name: str) -> bool:
+    """True when ``line`` is ``name`` relayed as a message: "Alice", "[Alice]: Alice"..."""
+    return line == name or line.endswith((f": {name}", f"] {name}"))
+
+
+@REQUIREMENTS.requirement(
+    "Every message a client sends is relayed, not only the first",
+    hint="Relay in a loop over the client's messages (`async for message in websocket`). If"
+    " you use broadcast(), call it without `await`: it is a plain function, and awaiting what"
+    " it returns (None) raises TypeError right after the first message went out.",
+    needs=messages_are_relayed_with_the_senders_name,
+)
+async def every_message_is_relayed(server: ServerUnderTest) -> None:
+    async with participants(server.url, "Alice", "Bob") as (alice, bob):
+        for text in ("one", "two", "three"):
+            await alice.say(text)
+            await bob.expect(f"[Alice]: {text}", f'Alice sent "{text}" (of "one", "two", "three")')
 
 
 @REQUIREMENTS.requirement(
@@ -117,6 +182,91 @@ async def room_carries_on_after_a_departure(server: ServerUnderTest) -> None:
         await bob.wait_for("[Server]: Alice has left the chat.", within=2.0)
         await bob.say("Still here?")
         await carol.expect("[Bob]: Still here?", 'After Alice dropped out, Bob sent "Still here?"')
+
+
+LEAVERS = ("Alice", "Bob", "Carol", "Dave")
+STAYERS = ("Erin", "Frank")
+
+
+@REQUIREMENTS.requirement(
+    "When several clients leave at the same moment, every departure is announced",
+    hint="A client that just left may still be in your collection while you announce another"
+    " departure: sending to it in a loop (`await ws.send(...)`) raises ConnectionClosed and"
+    " stops the loop, so the others never hear. broadcast() skips closed connections; and"
+    " never remove members from a collection while you loop over it.",
+    good_practice=True,
+    needs=departure_is_announced,
+)
+async def simultaneous_departures_are_announced(server: ServerUnderTest) -> None:
+    async with participants(server.url, *LEAVERS, *STAYERS) as everyone:
+        # The ones who stay joined last: a loop over the room reaches them last.
+        leavers, stayers = everyone[: len(LEAVERS)], everyone[len(LEAVERS) :]
+        for leaver in leavers:
+            leaver.vanish()
+        for stayer in stayers:
+            for name in LEAVERS:
+                await stayer.expect(
+                    f"[Server]: {name} has left the chat.",
+                    f"{', '.join(LEAVERS[:-1])} and {LEAVERS[-1]} dropped out at the same moment",
+                    within=2.0,
+                )
+
+
+# Clients that come and go before the server is measured, then while it is: after the first
+# hundred, a server that forgets who left stays within a few hundred KiB (measured: 0.1 to
+# 0.3 MiB for 300 more), while one that keeps every departed connection grows by about
+# 11 KiB for each (3.3 MiB for 300).
+WARM_UP_VISITS = 100
+MEASURED_VISITS = 300
+MEMORY_GROWTH_LIMIT = 1.5 * 1024 * 1024
+
+
+@REQUIREMENTS.requirement(
+    "Clients who left are forgotten: memory stays flat as clients come and go",
+    hint="Remove a client from your collection when it leaves, whatever the reason (in a"
+    " `finally` clause): a server that keeps every connection it ever had grows until it runs"
+    " out of memory.",
+    good_practice=True,
+    needs=departure_is_announced,
+)
+async def departed_clients_are_forgotten(server: ServerUnderTest) -> None:
+    if server.program is None:
+        raise NotCheckedHere("only a server running as a program of its own can be measured")
+    if server.program.memory_in_use() is None:
+        raise NotCheckedHere("this system does not tell how much memory a program uses")
+    await visits(server.url, WARM_UP_VISITS)
+    before = server.program.memory_in_use()
+    await visits(server.url, MEASURED_VISITS)
+    grown = server.program.memory_in_use() - before
+    if grown > MEMORY_GROWTH_LIMIT:
+        mib = 1024 * 1024
+        raise CheckFailed(
+            f"{MEASURED_VISITS} clients joined and left one after the other; the server's memory"
+            f" should stay about the same (within {MEMORY_GROWTH_LIMIT / mib:g} MiB); it grew by"
+            f" {grown / mib:.1f} MiB ({grown / MEASURED_VISITS / 1024:.0f} KiB for each client"
+            " who left): it keeps something of every client that ever came."
+        )
+
+
+async def visits(url: str, count: int, at_once: int = 25) -> None:
+    """``count`` clients join (each sends its name) and leave cleanly, ``at_once`` at a time."""
+    for first in range(0, count, at_once):
+        await asyncio.gather(
+            *(visit(url, f"Visitor{number}") for number in range(first, first + at_once))
+        )
+
+
+async def visit(url: str, name: str) -> None:
+    """One client joins as ``name`` and leaves at once.
+
+    Without compression: its buffers would blur the measure (zlib's memory is not given
+    back to the system at once), and learners' servers accept either.
+    """
+    try:
+        async with connect(url, compression=None, open_timeout=5) as websocket:
+            await websocket.send(name)
+    except (OSError, TimeoutError, ConnectionClosed) as error:
+        raise CheckFailed(f"{name} could not join and leave ({error_text(error)}).") from None
 
 
 REQUIREMENTS.requirement(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from chatlib.checks.core import ARRIVAL_LIMIT, CheckFailed
 from chatlib.checks.diagnosis import diagnosis, error_report, startup_problem
-from chatlib.checks.participants import quoted
+from chatlib.checks.participants import in_quotes, quoted
 from chatlib.harness import STARTUP_LIMIT, RunningProgram, ScriptedServer
 
 
@@ -29,9 +29,29 @@ class ClientUnderTest:
         """What the client itself reported, to add to a failure message."""
         return diagnosis(self.program, "client")
 
-    async def start_another(self, url: str) -> RunningProgram:
-        """Start a second copy of the client, pointed at ``url``."""
-        return await RunningProgram.start([*self.command, "--url", url], self.path)
+    async def start_another(self, *options: str) -> RunningProgram:
+        """Start a second copy of the client with the command-line ``options`` given.
+
+        Its stdin is left open and its output collected like the first copy's.
+        """
+        return await RunningProgram.start([*self.command, *options], self.path)
+
+    @contextlib.asynccontextmanager
+    async def another(self, *options: str, port: int = 0) -> AsyncIterator["ClientUnderTest"]:
+        """A second copy of the client, started with ``options``, and a stand-in of its own.
+
+        The stand-in listens on ``port`` of 127.0.0.1 (any free one by default, and then
+        ``--url`` points at it). A port in use raises ``OSError``.
+        """
+        server = ScriptedServer()
+        url = await server.start(port)
+        url_option = ["--url", url] if port == 0 else []
+        program = await self.start_another(*url_option, *options)
+        try:
+            yield ClientUnderTest(server, program, self.command, self.path)
+        finally:
+            await program.stop()
+            await server.stop()
 
     async def sign_in(self, name: str = "Alice") -> None:
         """Type the name, and require that it is the first message the server receives.
@@ -51,7 +71,7 @@ class ClientUnderTest:
         if self.server.received[0] != name:
             raise CheckFailed(
                 f'The user typed the name "{name}"; it should be the first message the server'
-                f' receives, but the first message was "{self.server.received[0]!s}".'
+                f" receives, but the first message was {in_quotes(str(self.server.received[0]))}."
             )
 
     async def expect_shown(self, line: str, because: str, start: int = 0) -> None:
@@ -59,8 +79,8 @@ class ClientUnderTest:
         if await self.program.stdout.wait_for(re.escape(line), ARRIVAL_LIMIT, start) is None:
             shown = self.program.stdout.lines[start:]
             raise CheckFailed(
-                f'{because}; the client should print "{line}" within {ARRIVAL_LIMIT:g} s,'
-                f" without any key pressed; it printed {quoted(shown)}."
+                f"{because}; the client should print {in_quotes(line)} within"
+                f" {ARRIVAL_LIMIT:g} s, without any key pressed; it printed {quoted(shown)}."
             )
 
 

@@ -20,6 +20,10 @@ from chatlib.harness import on_windows as on_windows  # Requirements ask it here
 # How long a chat line may take to arrive. On one machine a line arrives in well under a
 # millisecond; a second leaves room for a slow laptop without hiding a line that never comes.
 ARRIVAL_LIMIT = 1.0
+# How long a server may leave a ping unanswered while it serves someone else. A server that
+# gives way at every await answers in a few milliseconds even on a busy machine; one that
+# blocks its event loop (time.sleep in a handler) answers only when the block ends.
+RESPONSIVE_LIMIT = 0.5
 # No single requirement may take longer than this, even if the program under test hangs.
 REQUIREMENT_TIME_LIMIT = 15.0
 
@@ -51,9 +55,19 @@ class Requirement:
     hint: str  # Points to the concept, not to the answer.
     check: Check
     extra: bool = False  # A rule of chatlib's fuller reference, beyond the assignment.
+    # True for a rule that comes from the syllabus' "common mistakes" (do not block the event
+    # loop, forget who left) rather than from the assignment's text: the report says so.
+    good_practice: bool = False
     # The key of an earlier requirement this one builds on: while that one is not met,
     # this one is reported as not checked yet instead of failing slowly for the same reason.
     needs: str | None = None
+
+    @property
+    def kind(self) -> str:
+        """Where the rule comes from, in words for a report: "assignment", "good practice"..."""
+        if self.extra:
+            return "extra"
+        return "good practice" if self.good_practice else "assignment"
 
 
 class Requirements(list[Requirement]):
@@ -66,18 +80,30 @@ class Requirements(list[Requirement]):
     """
 
     def requirement(
-        self, summary: str, *, hint: str, extra: bool = False, needs: Check | None = None
+        self,
+        summary: str,
+        *,
+        hint: str,
+        extra: bool = False,
+        good_practice: bool = False,
+        needs: Check | None = None,
     ):
         """Register the decorated check function as a requirement.
 
-        ``needs`` is the check of an earlier requirement that this one builds on.
+        ``good_practice`` marks a rule from the syllabus' common mistakes rather than from
+        the assignment's text; ``needs`` is the check of an earlier requirement that this one
+        builds on.
         """
         if needs is not None and needs.__name__ not in {r.key for r in self}:
             raise ValueError(f"{needs.__name__} must be registered before what needs it")
 
         def register(check: Check) -> Check:
             prerequisite = needs.__name__ if needs is not None else None
-            self.append(Requirement(check.__name__, summary, hint, check, extra, prerequisite))
+            self.append(
+                Requirement(
+                    check.__name__, summary, hint, check, extra, good_practice, prerequisite
+                )
+            )
             return check
 
         return register
@@ -102,6 +128,17 @@ def error_text(error: BaseException) -> str:
     ``str(TimeoutError())`` is "": a message must never say "failed ()".
     """
     return str(error) or type(error).__name__
+
+
+def no_answer_text(error: TimeoutError) -> str:
+    """A timeout in words: what it said, or that the program did not answer in time."""
+    said = str(error)
+    if said:
+        return f"The program did not answer in time ({said})."
+    return (
+        f"The program did not answer within {ARRIVAL_LIMIT:g} s (or a few seconds for a"
+        " connection). Is something in it blocking the event loop, or waiting for a key press?"
+    )
 
 
 async def run_requirement(
@@ -141,6 +178,9 @@ async def attempt(requirement: Requirement, target: Any) -> Outcome:
         return Outcome(requirement, False, str(failure))
     except NotCheckedHere as reason:
         return Outcome(requirement, None, str(reason))
+    except TimeoutError as error:
+        # An internal wait gave up (a handshake, a closing handshake): its text may be empty.
+        return Outcome(requirement, False, no_answer_text(error))
     except (OSError, WebSocketException) as error:
         return Outcome(
             requirement, False, f"A connection failed unexpectedly ({error_text(error)})."

@@ -2,21 +2,45 @@
 
 import asyncio
 import contextlib
+import unicodedata
 from collections.abc import Callable
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import CLOSE_CODE_EXPLANATIONS
 
-from chatlib.checks.core import ARRIVAL_LIMIT, CheckFailed, error_text
+from chatlib.checks.core import ARRIVAL_LIMIT, RESPONSIVE_LIMIT, CheckFailed, error_text
 from chatlib.harness import Changes
+
+
+def escaped(text: str) -> str:
+    """``text`` safe to print in a report: every invisible character shown as an escape.
+
+    A message a program sent may hold a carriage return or a terminal escape sequence
+    (``\x1b[2K`` wipes a line): printed raw, it would rewrite the report itself. Letters of
+    every alphabet stay as they are; only control, format and unassigned characters (and
+    lone surrogates) become ``\r``, ``\x1b``, ``\u2028``...
+    """
+    if text.isprintable():
+        return text
+    return "".join(
+        char.encode("unicode_escape", "backslashreplace").decode("ascii")
+        if unicodedata.category(char).startswith(("C", "Z")) and char != " "
+        else char
+        for char in text
+    )
+
+
+def in_quotes(text: str) -> str:
+    """One message as a report quotes it: ``"Hi\r"``, escaped (see :func:`escaped`)."""
+    return f'"{escaped(text)}"'
 
 
 def quoted(lines: list[str]) -> str:
     """Describe received lines for a failure message: ``nothing`` or ``"a", then "b"``."""
     if not lines:
         return "nothing"
-    shown = [f'"{line}"' for line in lines[:6]]
+    shown = [in_quotes(line) for line in lines[:6]]
     more = f" and {len(lines) - 6} more" if len(lines) > 6 else ""
     return ", then ".join(shown) + more
 
@@ -88,6 +112,32 @@ class Participant:
             pong = await self.websocket.ping()
             await asyncio.wait_for(pong, ARRIVAL_LIMIT)
 
+    async def longest_ping_wait(self, busy: Callable[[], bool], within: float = 3.0) -> float:
+        """Ping the server again and again while ``busy()``; the longest wait for a pong (s).
+
+        websockets answers a ping as soon as the event loop reads it, whatever the handlers
+        are doing, unless something blocks the loop itself. At least two pings are sent:
+        the first may be answered before the server starts the work that blocks it. The
+        pinging stops at the first wait over :data:`RESPONSIVE_LIMIT`, after ``within``, or
+        when the connection closes.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        longest, pings = 0.0, 0
+        while (busy() or pings < 2) and loop.time() < deadline:
+            sent = loop.time()
+            try:
+                pong = await self.websocket.ping()
+                await asyncio.wait_for(pong, within)
+            except ConnectionClosed:
+                break  # Why the server closed it is for the other requirements to say.
+            except TimeoutError:
+                pass
+            longest, pings = max(longest, loop.time() - sent), pings + 1
+            if longest > RESPONSIVE_LIMIT:
+                break
+        return longest
+
     async def leave(self) -> None:
         """Close the connection cleanly, as a client that quits does."""
         await self.websocket.close()
@@ -125,9 +175,9 @@ class Participant:
         """
         earlier = await self.wait_for(expected, within, start)
         if earlier is None:
-            closed = f" ({self.name}'s connection was closed: {self.describe_close()})"
+            closed = f" (the server closed the connection: {self.describe_close()})"
             raise CheckFailed(
-                f'{after}; {self.name} should receive "{expected}" within {within:g} s;'
+                f"{after}; {self.name} should receive {in_quotes(expected)} within {within:g} s;"
                 f" {self.name} received {quoted(self.received)}"
                 f"{closed if self._reader.done() else ''}."
             )

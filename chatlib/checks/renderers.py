@@ -46,15 +46,27 @@ def marks() -> tuple[str, str, str]:
     return "✔", "✘", "-"
 
 
+def labelled(requirement: Requirement) -> str:
+    """The requirement's summary, with "(good practice)" after a rule from the common mistakes.
+
+    The assignment's own requirements carry no label: they are the rule, the others the
+    exception a learner should know about.
+    """
+    if requirement.good_practice:
+        return f"{requirement.summary} (good practice)"
+    return requirement.summary
+
+
 def outcome_text(outcome: Outcome, detail: bool = True, hint: bool = True) -> str:
     """One requirement's line; under an unmet one, what happened and the hint, when asked for."""
     met, not_met, not_checked = marks()
+    summary = labelled(outcome.requirement)
     requirement = outcome.requirement
     if outcome.met:
-        return f"  {met} {requirement.summary}"
+        return f"  {met} {summary}"
     if outcome.met is None:
-        return f"  {not_checked} {requirement.summary} (not checked: {outcome.detail})"
-    lines = [f"  {not_met} {requirement.summary}"]
+        return f"  {not_checked} {summary} (not checked: {outcome.detail})"
+    lines = [f"  {not_met} {summary}"]
     if detail and outcome.detail:
         lines.append(textwrap.indent(outcome.detail, "      "))
     if hint:
@@ -163,7 +175,7 @@ class NotebookReport(Renderer):
             if isinstance(row, Outcome):
                 lines.append(outcome_text(row))
             else:
-                lines.append(f"  … {row.summary}")
+                lines.append(f"  … {labelled(row)}")
         return "\n".join([*lines, "", self.closing]).rstrip()
 
     def html(self) -> str:
@@ -180,7 +192,7 @@ class NotebookReport(Renderer):
         """One requirement: its mark, its summary and, when unmet, what happened and the hint."""
         escape = html.escape
         if not isinstance(row, Outcome):
-            return f"<tr><td>…</td><td>{escape(row.summary)}</td><td></td></tr>"
+            return f"<tr><td>…</td><td>{escape(labelled(row))}</td><td></td></tr>"
         met, not_met, not_checked = marks()
         if row.met:
             mark, colour, said = met, "#1b6e2f", ""
@@ -191,7 +203,7 @@ class NotebookReport(Renderer):
             mark, colour, said = not_met, "#b3261e", f"{escape(row.detail)}<br>{hint}"
         return (
             f'<tr><td style="color: {colour}">{mark}</td>'
-            f"<td>{escape(row.requirement.summary)}</td>"
+            f"<td>{escape(labelled(row.requirement))}</td>"
             f'<td style="white-space: pre-wrap">{said}</td></tr>'
         )
 

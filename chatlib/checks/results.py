@@ -61,6 +61,8 @@ class CheckResult:
                 {
                     "key": outcome.requirement.key,
                     "summary": outcome.requirement.summary,
+                    # "assignment", "good practice" or "extra": a grader may weigh them.
+                    "kind": outcome.requirement.kind,
                     "met": outcome.met,
                     "detail": outcome.detail,
                 }

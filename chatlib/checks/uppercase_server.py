@@ -1,9 +1,14 @@
-"""The uppercase server's requirements (the quick exercise)."""
+"""The uppercase server's requirements (the quick exercise).
+
+The first one is the syllabus' first common mistake, a blocked event loop: checked first,
+because a server that blocks makes every later check time out for reasons that send the
+learner the wrong way.
+"""
 
 import contextlib
 
-from chatlib.checks.core import ARRIVAL_LIMIT, CheckFailed, Requirements
-from chatlib.checks.participants import Participant
+from chatlib.checks.core import ARRIVAL_LIMIT, RESPONSIVE_LIMIT, CheckFailed, Requirements
+from chatlib.checks.participants import Participant, in_quotes
 from chatlib.checks.servers import ServerUnderTest, stops_cleanly_on_ctrl_c
 
 REQUIREMENTS = Requirements()
@@ -21,20 +26,53 @@ async def client_of(server: ServerUnderTest, name: str = "The client"):
 
 async def expect_reply(client: Participant, sent: str) -> None:
     """``client`` sends ``sent`` and must receive ``sent.upper()`` as its next message."""
-    expected = sent.upper()
     start = len(client.received)
     await client.send(sent)
+    await expect_reply_after(client, sent, start)
+
+
+async def expect_reply_after(client: Participant, sent: str, start: int) -> None:
+    """The next message ``client`` receives from index ``start`` on must be ``sent.upper()``."""
+    expected = sent.upper()
     index = await client.wait_until(lambda line: True, start=start)
     if index is None:
         raise CheckFailed(
-            f'{client.name} sent "{sent}"; it should receive "{expected}" within'
-            f" {ARRIVAL_LIMIT:g} s; it received nothing."
+            f"{client.name} sent {in_quotes(sent)}; it should receive {in_quotes(expected)}"
+            f" within {ARRIVAL_LIMIT:g} s; it received nothing."
         )
     if client.received[index] != expected:
         raise CheckFailed(
-            f'{client.name} sent "{sent}"; it should receive "{expected}"; it received'
-            f' "{client.received[index]}".'
+            f"{client.name} sent {in_quotes(sent)}; it should receive {in_quotes(expected)};"
+            f" it received {in_quotes(client.received[index])}."
         )
+
+
+@REQUIREMENTS.requirement(
+    "A client is answered at once while another one's request is being served",
+    hint="Never block the event loop in a handler: time.sleep() or a long computation freezes"
+    " every connection at once. Wait with `await asyncio.sleep()`, and run slow work with"
+    " `await asyncio.to_thread(...)`.",
+    good_practice=True,
+)
+async def stays_responsive_while_serving(server: ServerUnderTest) -> None:
+    async with (
+        client_of(server, "The first client") as first,
+        client_of(server, "The second client") as second,
+    ):
+        # Two requests that overlap: the second is sent before the first is answered. What the
+        # replies say is checked by the other requirements: here, only how long the second
+        # client waits for the server's attention.
+        await first.send("first request")
+        await second.send("second request")
+        waited = await second.longest_ping_wait(
+            lambda: not (first.received and second.received), within=2 * ARRIVAL_LIMIT
+        )
+        if waited > RESPONSIVE_LIMIT:
+            raise CheckFailed(
+                "While the server was answering the first client, the second client's ping"
+                f" waited {waited:.1f} s for its answer; it should be answered within"
+                f" {RESPONSIVE_LIMIT:g} s. Something in the handler blocks the whole server."
+            )
 
 
 @REQUIREMENTS.requirement(
@@ -43,7 +81,8 @@ async def expect_reply(client: Participant, sent: str) -> None:
 )
 async def replies_in_upper_case(server: ServerUnderTest) -> None:
     async with client_of(server) as client:
-        await expect_reply(client, "hello, websockets")
+        # Mixed case: swapping the case of each letter is not upper-casing.
+        await expect_reply(client, "Hello, WebSockets")
 
 
 @REQUIREMENTS.requirement(
@@ -79,8 +118,11 @@ async def serves_several_clients_at_once(server: ServerUnderTest) -> None:
         client_of(server, "The first client") as first,
         client_of(server, "The second client") as second,
     ):
+        # The requests overlap: the second is sent before the first one's reply is read.
+        first_start = len(first.received)
+        await first.send("first")
         await expect_reply(second, "second")
-        await expect_reply(first, "first")
+        await expect_reply_after(first, "first", first_start)
 
 
 REQUIREMENTS.requirement(

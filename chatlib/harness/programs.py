@@ -41,6 +41,17 @@ def on_windows() -> bool:
     return sys.platform == "win32"
 
 
+def ctrl_c_as_in_a_terminal() -> None:
+    """In the new program, before it starts: let Ctrl-C (SIGINT) interrupt it, as in a terminal.
+
+    A program started in the background by a shell script (``cmd &``), by ``nohup`` or by
+    some CI runners inherits SIGINT *ignored*, and Python then installs no KeyboardInterrupt
+    handler: the checks that press Ctrl-C would find every program deaf to it. Only
+    ``signal.signal`` runs here, between fork and exec, which is safe.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class RecentLines(Sequence[str]):
     """The lines a program wrote, numbered from its first, of which only the latest are kept.
 
@@ -185,6 +196,7 @@ class RunningProgram:
             stderr=asyncio.subprocess.PIPE,
             env=environment,
             cwd=cwd,
+            preexec_fn=None if on_windows() else ctrl_c_as_in_a_terminal,
         )
         return cls(process, command, path, bounded_output=not keep_all_output)
 
@@ -197,6 +209,21 @@ class RunningProgram:
     def port(self) -> int | None:
         """The port it listens on, once known."""
         return int(self.url.rsplit(":", 1)[1]) if self.url else None
+
+    def memory_in_use(self) -> int | None:
+        """The program's resident memory in bytes, or ``None`` where the system does not say.
+
+        Read from ``/proc/PID/status`` (Linux): no library needed, and the program under test
+        cannot tell it is being measured.
+        """
+        try:
+            status = Path(f"/proc/{self.process.pid}/status").read_text()
+        except OSError:
+            return None
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024  # The kernel counts in KiB.
+        return None
 
     async def type(self, text: str) -> None:
         """Write ``text`` to the program's standard input, as if typed."""

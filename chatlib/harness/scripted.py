@@ -32,9 +32,12 @@ class ScriptedServer:
         self._next_message = 0
         self._next_close = 0
 
-    async def start(self) -> str:
-        """Listen on a free port of 127.0.0.1; return the URL."""
-        self.server = await serve(self._handler, "127.0.0.1", 0)
+    async def start(self, port: int = 0) -> str:
+        """Listen on ``port`` of 127.0.0.1 (by default any free one); return the URL.
+
+        A port already in use raises ``OSError``.
+        """
+        self.server = await serve(self._handler, "127.0.0.1", port)
         self.url = server_url(self.server, "127.0.0.1")
         return self.url
 
