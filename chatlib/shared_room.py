@@ -333,6 +333,11 @@ class SharedRoom(ChatRoom):
         ``arrival`` is the name of whoever the line announces, for a newcomer's welcome.
         """
         self.deliver(list(self.members.values()), line)
+        self.tell_newcomers(line, arrival)
+
+    def tell_newcomers(self, line: str, arrival: str | None = None) -> None:
+        """Keep ``line`` for every newcomer whose name is being claimed: it gets the line right
+        after its welcome (see :meth:`join`)."""
         for newcomer in self.newcomers.values():
             newcomer.missed.append((line, arrival))
 
@@ -342,8 +347,13 @@ class SharedRoom(ChatRoom):
         self.publish("message", name=sender.name, text=text)
 
     def leave(self, member: Member, reason: str) -> None:
-        """Leave locally, free the name, and tell the other processes (in that order)."""
+        """Leave locally, free the name, and tell the other processes (in that order).
+
+        A newcomer whose name Redis is still reserving will be welcomed with the names seen
+        when it arrived, this member's among them, so it hears of the departure right after.
+        """
         super().leave(member, reason)
+        self.tell_newcomers(departure_line(member.name))
         if self.linked:
             release = (RELEASE_IF_MINE, 1, name_key(member.name), self.process_id)
             self.send(("EVAL", *release), counted=False)

@@ -135,6 +135,8 @@ async def test_every_rule_of_the_spec_holds_across_two_processes(redis_server, r
     outcome = await run_requirement(
         requirement, lambda: two_servers_behind_a_balancer(redis_server.url, requirement)
     )
+    if outcome.met is None:  # e.g. memory: two processes are not one program to measure.
+        pytest.skip(f"{requirement.summary}: not checked here ({outcome.detail})")
     assert outcome.met, f"{requirement.summary}:\n{outcome.detail}"
 
 
