@@ -74,10 +74,14 @@ def outcome_text(outcome: Outcome, detail: bool = True, hint: bool = True) -> st
     return "\n".join(lines)
 
 
+# How a report ends once every requirement is met: "All 6 requirements met. Well done!".
+ALL_MET = "requirements met. Well done!"
+
+
 def total_text(result: CheckResult, next_step: str, advice: str) -> str:
     """The closing lines: how many requirements are met, and what to do now."""
     if result.all_met:
-        return f"All {result.met} requirements met. Well done!\n{next_step}"
+        return f"All {result.met} {ALL_MET}\n{next_step}"
     return f"{result.met} of {result.total} requirements met. {advice}"
 
 
