@@ -51,6 +51,7 @@ name until one leaves).
 """
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -88,6 +89,10 @@ log = logging.getLogger(__name__)
 CHANNEL = "chatlib:room"
 NAME_KEY = "chatlib:name:"
 DEFAULT_OUTBOX_SIZE = 1000  # member events waiting for Redis
+# How long a newcomer's welcome waits for its own arrival to come back from the channel (one
+# round trip, normally well under a millisecond). Past it, the welcome goes out anyway and
+# an arrival still on its way is announced right after it, as any later arrival is.
+ECHO_WAIT = 1.0  # seconds
 FIRST_RETRY, LAST_RETRY = 0.2, 5.0  # seconds between reconnection attempts: doubles, capped
 
 # Reserve a name and announce the arrival in one step: KEYS[1] is the name's key; ARGV holds
@@ -183,6 +188,8 @@ class SharedRoom(ChatRoom):
         self.latest_claim: asyncio.Future | None = None
         # Names being claimed here: whom each newcomer's welcome names, what it missed.
         self.newcomers: dict[str, Newcomer] = {}
+        # Each newcomer's own arrival, until the channel brings it back (see claim_name).
+        self.echoes: dict[str, asyncio.Future] = {}
         self.welcome_names: list[str] | None = None
         self.tasks: list[asyncio.Task] = []
         self.client: redis.Redis | None = None
@@ -275,18 +282,34 @@ class SharedRoom(ChatRoom):
         # From now on the newcomer is in the room as far as the others can tell: the welcome
         # names who is here now, and what the room hears meanwhile is kept for it.
         self.newcomers[name] = Newcomer(self.names())
+        echo = self.echoes[name] = asyncio.get_running_loop().create_future()
         try:
             problem = await self.reserve(name)
             if problem is not None:
                 self.newcomers.pop(name, None)
+            else:
+                await self.hear_own_arrival(echo)
             return problem
         except BaseException:  # Cancelled: the client left, or took too long.
             self.newcomers.pop(name, None)
             raise
         finally:
+            self.echoes.pop(name, None)
             # Whoever waits in claims_answered() resumes after the newcomer has joined:
             # SharedChatServer calls join() right after this returns, without waiting.
             settled.set_result(None)
+
+    @staticmethod
+    async def hear_own_arrival(echo: asyncio.Future) -> None:
+        """Wait (at most :data:`ECHO_WAIT`) until our newcomer's arrival comes back.
+
+        The channel delivers events in the order Redis published them, so once our own
+        arrival is back, every arrival published before it (a newcomer on another process a
+        moment earlier) has been heard and kept for the welcome. The reply to the reservation
+        comes on another connection and may overtake them.
+        """
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(echo), ECHO_WAIT)
 
     async def reserve(self, name: str) -> str | None:
         """Run the script that reserves ``name`` and publishes the arrival; why not, or None."""
@@ -527,6 +550,9 @@ class SharedRoom(ChatRoom):
         """Act on one event: ours echoed back, or another process's news."""
         if origin == self.process_id:
             self.last_heard_myself = time.monotonic()
+            echo = self.echoes.get(str(event.get("name"))) if kind == "join" else None
+            if echo is not None and not echo.done():
+                echo.set_result(None)
             return
         other = self.elsewhere.setdefault(origin, OtherProcess())
         other.last_heard = time.monotonic()
