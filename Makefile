@@ -27,7 +27,7 @@ ROUNDS ?= 5
 # STRESS_OPTIONS=--own-network: each round in a network namespace of its own (tests/stress.py).
 STRESS_OPTIONS ?=
 
-.PHONY: install lab test test-core test-versions stress lint format clean
+.PHONY: install lab test test-slow test-core test-versions stress lint format clean
 
 install: $(INSTALLED)
 
@@ -58,8 +58,13 @@ format: $(INSTALLED)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Every test but the few that need minutes by nature (marked slow: a real JupyterHub with two
+# learners, a fresh non-editable install); `make test-slow` runs those, and CI runs both.
 test: lint
-	$(PYTEST)
+	$(PYTEST) -m "not slow"
+
+test-slow: $(INSTALLED)
+	$(PYTEST) -m slow
 
 # The core tests on this PYTHON (no lint: ruff's verdict does not depend on the version).
 test-core: $(INSTALLED)

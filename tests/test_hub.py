@@ -54,6 +54,7 @@ RUN_ALL_LESSONS = [path for path in LESSONS if path.name[:2] in {"01", "02", "03
 # the hub ready in 4-16 s, Run All of four notebooks for two users at once 110-170 s, the chat
 # 30-40 s, the terminal 15 s.
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.timeout(400),
     # Under pytest-xdist, every test of the module on one worker: they share one hub.
     pytest.mark.xdist_group("jupyterhub"),

@@ -184,6 +184,20 @@ def server_cells(notebook: NotebookNode) -> list[tuple[int, NotebookNode]]:
     return [(index, cell) for index, cell in code_cells(notebook) if STARTS_SERVER in tags(cell)]
 
 
+def lesson_client(notebook: NotebookNode, path: Path) -> NotebookClient:
+    """An nbclient that runs ``notebook`` (read from ``path``) in a fresh kernel of its own,
+    in the notebook's folder, as JupyterLab would."""
+    return NotebookClient(
+        notebook,
+        kernel_name=KERNEL_NAME,
+        timeout=CELL_TIMEOUT,
+        startup_timeout=STARTUP_TIMEOUT,
+        skip_cells_with_tag=SKIP,  # nbclient's default, said here because the tests rely on it.
+        shutdown_kernel="immediate",  # Kills the kernel's process group: no server survives.
+        resources={"metadata": {"path": str(path.parent)}},  # The kernel's working directory.
+    )
+
+
 def run_top_to_bottom(path: Path) -> TopToBottomRun:
     """Execute every cell in order in a fresh kernel, then run each server cell twice more.
 
@@ -193,15 +207,7 @@ def run_top_to_bottom(path: Path) -> TopToBottomRun:
     The kernel is shut down at the end, whatever happened.
     """
     notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(
-        notebook,
-        kernel_name=KERNEL_NAME,
-        timeout=CELL_TIMEOUT,
-        startup_timeout=STARTUP_TIMEOUT,
-        skip_cells_with_tag=SKIP,  # nbclient's default, said here because the tests rely on it.
-        shutdown_kernel="immediate",  # Kills the kernel's process group: no server survives.
-        resources={"metadata": {"path": str(path.parent)}},  # The kernel's working directory.
-    )
+    client = lesson_client(notebook, path)
     started = time.monotonic()
     with client.setup_kernel():
         try:
@@ -273,15 +279,7 @@ async def run_in_a_kernel_of_its_own(path: Path) -> NotebookNode:
     Raises nbclient's CellExecutionError when a cell not tagged raises-exception raises.
     """
     notebook = nbformat.read(path, as_version=4)
-    client = NotebookClient(
-        notebook,
-        kernel_name=KERNEL_NAME,
-        timeout=CELL_TIMEOUT,
-        startup_timeout=STARTUP_TIMEOUT,
-        skip_cells_with_tag=SKIP,
-        shutdown_kernel="immediate",
-        resources={"metadata": {"path": str(path.parent)}},
-    )
+    client = lesson_client(notebook, path)
     await client.async_execute()
     return notebook
 

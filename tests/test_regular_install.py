@@ -37,6 +37,7 @@ CHECK_TIMEOUT = 120  # seconds for one `chatlib check`
 FINISHED = "uppercase_server.py"  # The exercise the learner has finished in the copy.
 
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.timeout(INSTALL_TIMEOUT + RUN_TIMEOUT + 4 * CHECK_TIMEOUT),
     # Under pytest-xdist, both tests on one worker: they share one installed environment.
     pytest.mark.xdist_group("regular-install"),

@@ -17,6 +17,7 @@ from websockets.exceptions import ConnectionClosed
 
 from chatlib.checks.core import (
     ARRIVAL_LIMIT,
+    BLOCKED_LOOP_HINT,
     RESPONSIVE_LIMIT,
     CheckFailed,
     NotCheckedHere,
@@ -38,9 +39,7 @@ def chat_lines(lines: list[str]) -> list[str]:
 
 @REQUIREMENTS.requirement(
     "Others are answered at once while the server relays a message",
-    hint="Never block the event loop in a handler: time.sleep() freezes every connection at"
-    " once. Wait with `await asyncio.sleep()`, and run slow work with"
-    " `await asyncio.to_thread(...)`.",
+    hint=BLOCKED_LOOP_HINT,
     good_practice=True,
 )
 async def stays_responsive_while_relaying(server: ServerUnderTest) -> None:

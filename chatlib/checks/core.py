@@ -24,6 +24,12 @@ ARRIVAL_LIMIT = 1.0
 # gives way at every await answers in a few milliseconds even on a busy machine; one that
 # blocks its event loop (time.sleep in a handler) answers only when the block ends.
 RESPONSIVE_LIMIT = 0.5
+# The hint of every "stays responsive" requirement: the mistake is the same in every server.
+BLOCKED_LOOP_HINT = (
+    "Never block the event loop in a handler: time.sleep() or a long computation freezes"
+    " every connection at once. Wait with `await asyncio.sleep()`, and run slow work with"
+    " `await asyncio.to_thread(...)`."
+)
 # No single requirement may take longer than this, even if the program under test hangs.
 REQUIREMENT_TIME_LIMIT = 15.0
 

@@ -7,7 +7,13 @@ learner the wrong way.
 
 import contextlib
 
-from chatlib.checks.core import ARRIVAL_LIMIT, RESPONSIVE_LIMIT, CheckFailed, Requirements
+from chatlib.checks.core import (
+    ARRIVAL_LIMIT,
+    BLOCKED_LOOP_HINT,
+    RESPONSIVE_LIMIT,
+    CheckFailed,
+    Requirements,
+)
 from chatlib.checks.participants import Participant, in_quotes
 from chatlib.checks.servers import ServerUnderTest, stops_cleanly_on_ctrl_c
 
@@ -49,9 +55,7 @@ async def expect_reply_after(client: Participant, sent: str, start: int) -> None
 
 @REQUIREMENTS.requirement(
     "A client is answered at once while another one's request is being served",
-    hint="Never block the event loop in a handler: time.sleep() or a long computation freezes"
-    " every connection at once. Wait with `await asyncio.sleep()`, and run slow work with"
-    " `await asyncio.to_thread(...)`.",
+    hint=BLOCKED_LOOP_HINT,
     good_practice=True,
 )
 async def stays_responsive_while_serving(server: ServerUnderTest) -> None:
