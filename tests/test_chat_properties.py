@@ -41,7 +41,9 @@ LIMITS = ChatLimits(flood_messages=1_000_000)
 
 # Characters that chat programs get wrong, mixed into any Unicode text.
 TRICKY = "\n\r\t\v\f\x00\x07\x08\x1b\x1c\x1d\x1e\x7f\x85\u2028\u2029 []:"
-tricky_text = st.text(alphabet=st.one_of(st.characters(), st.sampled_from(TRICKY)))
+# Characters a text frame can carry: UTF-8 has no lone surrogates, so a client cannot send one
+# (the room's handling of one handed to it anyway is tested below, with surrogate_text).
+tricky_text = st.text(alphabet=st.one_of(st.characters(codec="utf-8"), st.sampled_from(TRICKY)))
 names = st.one_of(
     st.from_regex(r"[\w-]{1,26}", fullmatch=True),
     tricky_text.map(lambda text: text[:30]),
