@@ -22,7 +22,9 @@ How it works, in the order a reader meets it:
   (atomic: of two processes claiming "Alice" at once, exactly one wins), in one small Lua
   script that also publishes the arrival. A newcomer counts as here from the moment its name
   arrived: what the room hears while Redis answers is kept and given to it right after its
-  welcome, so it misses nothing, as in a single process. The owner refreshes
+  welcome, so it misses nothing, as in a single process. Arrivals are ordered by that
+  moment, which each join event carries: whoever's name arrived earlier is named in the
+  welcome, whoever's arrived later is announced after it. The owner refreshes
   it every ``expiry / 3`` seconds; a crashed process stops refreshing, so its names come free
   on their own. Keys are case-folded, as the room compares names ("alice" clashes with Alice).
 - **Who is here.** Each process keeps a copy of who is on the others (:attr:`elsewhere`),
@@ -44,10 +46,13 @@ How it works, in the order a reader meets it:
   which is what the notice told the members.
 
 Limits, written down: names are unique as long as Redis keeps its keys; a member joining
-while Redis is unreachable is asked to try again in a moment. If one process loses its link
-for longer than ``expiry`` while others keep theirs, the others see its members leave and
-may take their names; when it comes back, a clash is logged (two members may then share a
-name until one leaves).
+while Redis is unreachable is asked to try again in a moment. Who came first is told by the
+servers' clocks, which must agree (on one machine they do). A newcomer whose claim reaches
+Redis before that of someone who arrived a moment earlier on another server is welcomed
+without that name and hears the arrival right after: the welcome has gone out by then. If
+one process loses its link for longer than ``expiry`` while others keep theirs, the others
+see its members leave and may take their names; when it comes back, a clash is logged (two
+members may then share a name until one leaves).
 """
 
 import asyncio
@@ -143,13 +148,41 @@ class Command:
     counted: bool = True  # a member event, which counts against outbox_size
 
 
+@dataclass(eq=False)  # compared by identity: two lines may read the same
+class Heard:
+    """A line the room heard while a newcomer's name was being claimed.
+
+    For an arrival, ``arrival`` is who arrived and ``arrived_at`` when that member's server
+    read the name (``time.time()``), so the newcomer's welcome can tell who came first.
+    """
+
+    line: str
+    arrival: str | None = None
+    arrived_at: float | None = None
+
+
 @dataclass
 class Newcomer:
-    """A name being claimed: whom its welcome will name, and the lines it must not miss."""
+    """A name being claimed: when it arrived, whom its welcome will name, what it must not miss."""
 
     names_seen: list[str]
-    # Lines it must not miss, each with the name of whoever arrived (None for other lines).
-    missed: list[tuple[str, str | None]] = field(default_factory=list)
+    # When this server read the name: the wall clock, which the other servers can compare.
+    arrived_at: float = field(default_factory=time.time)
+    missed: list[Heard] = field(default_factory=list)
+
+    def arrived_earlier(self, heard: Heard, here: Iterable[str]) -> bool:
+        """Whether ``heard`` announces someone still here whose name arrived before ours.
+
+        Such a member belongs in the welcome: a single server would have let it in first.
+        Whoever arrived later is announced after the welcome, as in a single server.
+        """
+        return (
+            heard.arrival is not None
+            and heard.arrival in here
+            and heard.arrival not in self.names_seen
+            and heard.arrived_at is not None
+            and heard.arrived_at < self.arrived_at
+        )
 
 
 @dataclass
@@ -281,10 +314,10 @@ class SharedRoom(ChatRoom):
         self.latest_claim = settled
         # From now on the newcomer is in the room as far as the others can tell: the welcome
         # names who is here now, and what the room hears meanwhile is kept for it.
-        self.newcomers[name] = Newcomer(self.names())
+        newcomer = self.newcomers[name] = Newcomer(self.names())
         echo = self.echoes[name] = asyncio.get_running_loop().create_future()
         try:
-            problem = await self.reserve(name)
+            problem = await self.reserve(name, newcomer.arrived_at)
             if problem is not None:
                 self.newcomers.pop(name, None)
             else:
@@ -311,9 +344,13 @@ class SharedRoom(ChatRoom):
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(echo), ECHO_WAIT)
 
-    async def reserve(self, name: str) -> str | None:
-        """Run the script that reserves ``name`` and publishes the arrival; why not, or None."""
-        arrival = self.event("join", name=name)
+    async def reserve(self, name: str, arrived_at: float) -> str | None:
+        """Run the script that reserves ``name`` and publishes the arrival; why not, or None.
+
+        The arrival carries ``arrived_at``, when the name reached this server, so that the
+        other servers can tell a newcomer of theirs who came first.
+        """
+        arrival = self.event("join", name=name, at=arrived_at)
         script = (RESERVE_AND_ANNOUNCE, 1, name_key(name), self.process_id)
         try:
             reserved = await self.command(
@@ -333,36 +370,33 @@ class SharedRoom(ChatRoom):
         newcomer = self.newcomers.pop(name, None)
         if newcomer is None:
             return super().join(name, websocket)
-        # Who arrived while Redis answered, and is still here, is named in the welcome
-        # rather than announced after it.
+        # Who arrived before this newcomer, while Redis answered, and is still here, is named
+        # in the welcome; what else the room heard meanwhile follows the welcome.
         here = set(self.names())
-        arrivals = [
-            who for _, who in newcomer.missed if who in here and who not in newcomer.names_seen
-        ]
-        self.welcome_names = [*newcomer.names_seen, *arrivals]
+        earlier = [heard for heard in newcomer.missed if newcomer.arrived_earlier(heard, here)]
+        self.welcome_names = [*newcomer.names_seen, *(heard.arrival for heard in earlier)]
         try:
             member = super().join(name, websocket)
         finally:
             self.welcome_names = None
-        for line, who in newcomer.missed:
-            if who not in arrivals:
-                self.write([websocket], line)
+        # The newcomers still waiting hear of this one too (its neighbours here were told by
+        # super().join(); the other servers hear the arrival from Redis).
+        self.tell_newcomers(Heard(arrival_line(name), name, newcomer.arrived_at))
+        for heard in newcomer.missed:
+            if heard not in earlier:
+                self.write([websocket], heard.line)
         return member
 
-    def announce(self, line: str, arrival: str | None = None) -> None:
+    def announce(self, heard: Heard) -> None:
         """Deliver a line from the shared room to every member here, and to every newcomer
-        whose name is being claimed (it gets the line right after its welcome).
+        whose name is being claimed (it gets the line with its welcome, see :meth:`join`)."""
+        self.deliver(list(self.members.values()), heard.line)
+        self.tell_newcomers(heard)
 
-        ``arrival`` is the name of whoever the line announces, for a newcomer's welcome.
-        """
-        self.deliver(list(self.members.values()), line)
-        self.tell_newcomers(line, arrival)
-
-    def tell_newcomers(self, line: str, arrival: str | None = None) -> None:
-        """Keep ``line`` for every newcomer whose name is being claimed: it gets the line right
-        after its welcome (see :meth:`join`)."""
+    def tell_newcomers(self, heard: Heard) -> None:
+        """Keep ``heard`` for every newcomer whose name is being claimed (see :meth:`join`)."""
         for newcomer in self.newcomers.values():
-            newcomer.missed.append((line, arrival))
+            newcomer.missed.append(heard)
 
     def relay(self, sender: Member, text: str) -> None:
         """Relay to this process's members at once, then publish for the other processes."""
@@ -376,7 +410,7 @@ class SharedRoom(ChatRoom):
         when it arrived, this member's among them, so it hears of the departure right after.
         """
         super().leave(member, reason)
-        self.tell_newcomers(departure_line(member.name))
+        self.tell_newcomers(Heard(departure_line(member.name)))
         if self.linked:
             release = (RELEASE_IF_MINE, 1, name_key(member.name), self.process_id)
             self.send(("EVAL", *release), counted=False)
@@ -513,7 +547,7 @@ class SharedRoom(ChatRoom):
         """Tell the members and the log that the room is cut in parts for now."""
         self.linked = False
         log.warning("Lost the link to Redis at %s (%s).", self.redis_url, reason)
-        self.announce(server_line(LINK_LOST))
+        self.announce(Heard(server_line(LINK_LOST)))
 
     async def link_restored(self) -> None:
         """Claim our members' names again, hear everyone's list, and say the room is whole."""
@@ -524,7 +558,7 @@ class SharedRoom(ChatRoom):
         await self.claim_names_again()
         self.send(("PUBLISH", CHANNEL, self.event("roll-call")), counted=False)
         self.send_present()
-        self.announce(server_line(LINK_BACK))
+        self.announce(Heard(server_line(LINK_BACK)))
 
     async def claims_answered(self) -> None:
         """Wait until every name claimed before this moment is accepted or refused.
@@ -558,9 +592,9 @@ class SharedRoom(ChatRoom):
         other.last_heard = time.monotonic()
         if kind == "message":
             for line in message_lines(str(event.get("text", ""))):
-                self.announce(chat_line(event["name"], line))
+                self.announce(Heard(chat_line(event["name"], line)))
         elif kind == "join":
-            self.arrived(other, event["name"])
+            self.arrived(other, event["name"], event.get("at"))
         elif kind == "leave":
             self.departed(other, event["name"])
         elif kind == "present":
@@ -572,15 +606,19 @@ class SharedRoom(ChatRoom):
             for name in list(other.names):
                 self.departed(other, name)
 
-    def arrived(self, other: OtherProcess, name: str) -> None:
-        """A member joined on another process: note it and tell the members here."""
+    def arrived(self, other: OtherProcess, name: str, arrived_at: Any = None) -> None:
+        """A member joined on another process: note it and tell the members here.
+
+        ``arrived_at`` is when its server read the name, if the event said (a number).
+        """
         other.names[name] = None
-        self.announce(arrival_line(name), arrival=name)
+        when = arrived_at if isinstance(arrived_at, int | float) else None
+        self.announce(Heard(arrival_line(name), name, when))
 
     def departed(self, other: OtherProcess, name: str) -> None:
         """A member left another process: forget it and tell the members here."""
         if other.names.pop(name, "absent") is None:
-            self.announce(departure_line(name))
+            self.announce(Heard(departure_line(name)))
 
     def take_roll(self, other: OtherProcess, names: list[str]) -> None:
         """Bring our copy of another process's members up to date, announcing any change.

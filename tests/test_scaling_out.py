@@ -9,20 +9,23 @@ with a timeout, for a line a client receives or a line a server logs.
 
 import asyncio
 import contextlib
+import json
 import signal
 from collections.abc import AsyncIterator
 
 import pytest
+import redis.asyncio as redis
 from chat_harness import join, relays_still
 from conftest import ServerProcess, chatlib_command
 from redis_server import redis_server  # noqa: F401 (a fixture)
 from websockets.asyncio.client import connect
+from websockets.asyncio.server import serve
 
 from chatlib.checks import EXERCISES
 from chatlib.checks.core import Requirement, run_requirement
 from chatlib.checks.servers import ServerUnderTest, running_server
 from chatlib.serving import free_port
-from chatlib.shared_room import LINK_BACK, LINK_LOST
+from chatlib.shared_room import CHANNEL, LINK_BACK, LINK_LOST, SharedChatServer, SharedRoom
 
 EXPIRY = 1.0  # seconds: --redis-expiry of every server here
 # A killed server's members are announced gone after EXPIRY, at the survivor's next check
@@ -168,6 +171,79 @@ async def test_the_welcome_names_members_on_every_process(shared_server):
     assert await receive_within(carol_socket) == "[Server]: Welcome, Carol! Here now: Alice, Bob."
     for websocket in (alice.websocket, bob.websocket, carol_socket):
         await websocket.close()
+
+
+# Who came first, when two names are claimed at once. Redis answers a claim in a round trip,
+# and on a busy machine another arrival can be heard in between. These tests make that moment
+# last: the server runs in this process, and its one pipe to Redis is held by a command that
+# waits (BLPOP) until the test lets it go. Events "from another server" are published by the
+# test itself, as another server would publish them.
+
+HELD = "test:outbox-held"  # the list the held command waits on
+
+
+@contextlib.asynccontextmanager
+async def a_server_whose_claims_can_be_held(redis_url: str) -> AsyncIterator[tuple]:
+    """A shared-room server on 127.0.0.1 (port 0) in this process; yield (room, url, redis)."""
+    room = SharedRoom(redis_url)
+    await room.open()
+    publisher = redis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        async with serve(SharedChatServer(room).handler, "127.0.0.1", 0) as server:
+            yield room, f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}", publisher
+    finally:
+        await publisher.aclose()
+        await room.close()
+
+
+async def claiming(room: SharedRoom, url: str, name: str):
+    """Connect and send ``name``; return once the server is claiming it (held in the pipe)."""
+    websocket = await connect(url)
+    await websocket.send(name)
+    async with asyncio.timeout(5):
+        while name not in room.newcomers:
+            await asyncio.sleep(0.01)
+    return websocket
+
+
+@pytest.mark.parametrize("alice_came", ["earlier", "later"])
+async def test_an_arrival_heard_while_a_name_is_claimed_is_placed_by_when_it_came(
+    redis_server,  # noqa: F811 (a fixture)
+    alice_came,
+):
+    async with a_server_whose_claims_can_be_held(redis_server.url) as (room, url, publisher):
+        held = room.command(("BLPOP", HELD, 5), counted=False)
+        bob = await claiming(room, url, "Bob")
+        # Alice's server read her name a second before, or after, this one read Bob's.
+        shift = -1 if alice_came == "earlier" else 1
+        alice = {"name": "Alice", "at": room.newcomers["Bob"].arrived_at + shift}
+        await publisher.publish(CHANNEL, json.dumps({"from": "another", "event": "join", **alice}))
+        async with asyncio.timeout(5):
+            while "Alice" not in room.names():
+                await asyncio.sleep(0.01)
+        await publisher.lpush(HELD, "go")
+        await held
+        welcome = await receive_within(bob)
+        if alice_came == "earlier":
+            assert welcome == "[Server]: Welcome, Bob! Here now: Alice."
+        else:
+            assert welcome == "[Server]: Welcome, Bob! You are the first one here."
+            assert await receive_within(bob) == "[Server]: Alice has joined the chat."
+        await bob.close()
+
+
+async def test_two_names_claimed_at_once_on_one_server_hear_of_each_other(redis_server):  # noqa: F811
+    async with a_server_whose_claims_can_be_held(redis_server.url) as (room, url, publisher):
+        held = room.command(("BLPOP", HELD, 5), counted=False)
+        bob = await claiming(room, url, "Bob")
+        carol = await claiming(room, url, "Carol")
+        await publisher.lpush(HELD, "go")
+        await held
+        assert await receive_within(bob) == "[Server]: Welcome, Bob! You are the first one here."
+        assert await receive_within(bob) == "[Server]: Carol has joined the chat."
+        assert await receive_within(carol) == "[Server]: Welcome, Carol! Here now: Bob."
+        for websocket in (bob, carol):
+            await websocket.close()
 
 
 async def test_a_stopped_servers_members_are_announced_gone_on_the_other_at_once(
