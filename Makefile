@@ -20,7 +20,7 @@ OTHER_PYTHONS := python3.12 python3.13
 CORE_TESTS := tests/test_checks.py tests/test_servers.py tests/test_chat_server.py \
 	tests/test_server_cli.py tests/test_echo_client.py tests/test_chat_client.py \
 	tests/test_notebooks.py
-# pytest-xdist workers; tests marked with one xdist_group share a worker (fixed ports).
+# pytest-xdist workers; tests marked with one xdist_group share a worker (and their setup).
 WORKERS ?= 2
 PYTEST := $(BIN)/python -m pytest -n $(WORKERS) --dist loadgroup
 ROUNDS ?= 5
@@ -59,7 +59,8 @@ format: $(INSTALLED)
 	$(BIN)/ruff check --fix .
 
 # Every test but the few that need minutes by nature (marked slow: a real JupyterHub with two
-# learners, a fresh non-editable install); `make test-slow` runs those, and CI runs both.
+# learners, a fresh non-editable install, every lesson in a real JupyterLab, the soak, the
+# benchmark); `make test-slow` runs those, and CI runs both.
 test: lint
 	$(PYTEST) -m "not slow"
 

@@ -33,12 +33,6 @@ STOP_TIMEOUT = 5  # seconds for a server to stop once asked
 Handler = Callable[[ServerConnection], Awaitable[None]]
 TIMEOUT = 2  # seconds to wait for any one message
 
-# The notebooks listen on fixed ports (8701-8753, 8765, 8766, 8771, 8772, 8779), as a learner's
-# would; so do a few tests (a learner's server that ignores --port and takes 8765). Every test
-# that may bind one of them carries this mark: pytest-xdist (--dist loadgroup) runs a group on
-# one worker, one test after the other, so two of them never race for a port.
-NOTEBOOK_PORTS = pytest.mark.xdist_group("notebook-ports")
-
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -46,8 +40,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     pytest-xdist says which group a test is in by appending ``@group`` to its node id on the
     worker; where that does not take (pytest 9.2 with pytest-xdist 3.8), the marks are ignored
-    without a word and the notebook tests run side by side, failing with "address already in
-    use" now and then. A loud error here is better than a flake later.
+    without a word: tests that share one costly setup (a JupyterLab, a JupyterHub, one
+    notebook's run) are spread over the workers, and each worker makes the setup again, or the
+    hub's users log in twice. A loud error here is better than a slow or flaky run later.
     """
     if getattr(config.option, "loadgroup", False):
         lost = [

@@ -18,6 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PHASES = {"classroom", "human", "paced", "saturating", "stalled", "stalled_paced"}
 
 
+# Half a minute: make test-slow and CI run it (notebook 05's quick benchmark runs in make test).
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_smallest_benchmark_prints_a_table_and_writes_json_for_every_variant(
     tmp_path: Path,

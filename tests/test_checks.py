@@ -11,8 +11,10 @@ import asyncio
 import contextlib
 import itertools
 import shutil
+import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from importlib.resources import files
 from pathlib import Path
 
@@ -220,6 +222,64 @@ async def test_program_that_never_starts_is_reported_as_a_hang(
     assert "was not ready within 1 s" in result.problem
     assert "Is it waiting for something (input(), a sleep, a loop)" in result.problem
     assert "Traceback" not in result.problem and "KeyboardInterrupt" not in result.problem
+
+
+# --- The client's default URL: one port for every check that needs it ------------------------
+
+
+def client_defaulting_to(port: int, folder: Path) -> Program:
+    """The solution client, with ``port`` standing for the course's default port 8765."""
+    source = solution_file(EXERCISES["chat_client"]).read_text(encoding="utf-8")
+    assert "ws://localhost:8765" in source
+    path = folder / "chat_client.py"
+    path.write_text(source.replace("ws://localhost:8765", f"ws://localhost:{port}"), "utf-8")
+    return Program.file(path)
+
+
+def requirement_named(exercise: str, key: str) -> Requirement:
+    """The requirement of ``exercise`` whose key is ``key``."""
+    return next(r for r in EXERCISES[exercise].requirements if r.key == key)
+
+
+@contextlib.contextmanager
+def port_held() -> Iterator[socket.socket]:
+    """A free port of 127.0.0.1, bound and listening until the block ends (or it is closed)."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        yield holder
+
+
+async def test_a_default_port_held_for_a_moment_is_waited_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As when the grader checks two learners' clients at once: the other check's stand-in
+    holds the port for a second, and this check still gives a verdict."""
+    requirement = requirement_named("chat_client", "default_url_is_used")
+    with port_held() as holder:
+        port = holder.getsockname()[1]
+        monkeypatch.setattr("chatlib.checks.chat_client.DEFAULT_PORT", port)
+        client = client_defaulting_to(port, tmp_path)
+        checking = asyncio.create_task(
+            run_requirement(requirement, lambda: client.start(EXERCISES["chat_client"]))
+        )
+        await asyncio.sleep(1.5)  # The other check's turn; released long before the 5 s wait.
+    outcome = await checking
+    assert outcome.met, outcome.detail
+
+
+async def test_a_default_port_that_stays_in_use_is_not_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The learner's own server on 8765: not a wrong verdict, a "not checked" that says why."""
+    requirement = requirement_named("chat_client", "default_url_is_used")
+    with port_held() as holder:
+        port = holder.getsockname()[1]
+        monkeypatch.setattr("chatlib.checks.chat_client.DEFAULT_PORT", port)
+        client = client_defaulting_to(port, tmp_path)
+        outcome = await run_requirement(requirement, lambda: client.start(EXERCISES["chat_client"]))
+    assert outcome.met is None
+    assert f"port {port} is in use on this machine" in outcome.detail
 
 
 # --- What the program itself reported, under the requirement that was running -----------------

@@ -34,7 +34,6 @@ from pathlib import Path
 import nbformat
 import pytest
 from browser import chromium, evidence_on_failure, require_chromium
-from conftest import NOTEBOOK_PORTS
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 from test_notebooks import (
     LESSONS,
@@ -49,9 +48,14 @@ from test_notebooks import (
 
 from chatlib.serving import free_port
 
-# Every lesson in one JupyterLab, one after the other: they use the same fixed ports, and so do
-# the nbclient runs of test_notebooks.py (pytest-xdist keeps the group on one worker).
-pytestmark = NOTEBOOK_PORTS
+pytestmark = [
+    # Six lessons in a real JupyterLab in Chromium: about three minutes by nature, so
+    # `make test-slow` (and CI) runs them; make test runs each lesson's Run All in a kernel.
+    pytest.mark.slow,
+    # Every lesson in one JupyterLab, one after the other: pytest-xdist keeps the group on one
+    # worker, so the module's JupyterLab starts once.
+    pytest.mark.xdist_group("jupyterlab"),
+]
 
 STARTUP_TIMEOUT = 60  # seconds for JupyterLab to answer
 OPEN_TIMEOUT = 60_000  # milliseconds for a notebook to open with its kernel idle

@@ -160,6 +160,7 @@ def part_for(member: Client, stream: list[str]) -> list[str]:
     return [line for line in stream[start:end] if not line.startswith(f"[{member.name}]: ")]
 
 
+@pytest.mark.slow  # Half a minute at least, by nature: make test-slow and CI run it.
 @pytest.mark.timeout(SOAK_SECONDS + 90)
 async def test_soak_nothing_lost_or_repeated_and_the_member_list_is_right(start_server_process):
     rng = random.Random(SEED)

@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import NOTEBOOK_PORTS
 
 from chatlib.checks import EXERCISES, Exercise
 from chatlib.checks.catalogue import next_exercise
@@ -461,7 +460,6 @@ def processes_running(text: str) -> list[str]:
     return found
 
 
-@NOTEBOOK_PORTS  # The port squatter takes 8765, a notebook's port.
 @pytest.mark.timeout(120)
 def test_grading_a_class_yields_the_right_table_within_bounded_time(tmp_path: Path) -> None:
     folder = class_folder(tmp_path)
