@@ -10,9 +10,10 @@ failing test id with the number of rounds it failed in. The hog is killed at the
 whatever happened (Ctrl-C included). Exit status 0 only when every round passed.
 
 ``--own-network`` runs each round in a network namespace of its own (Linux, as root: it uses
-``unshare --net``), with a loopback of its own: on a machine where someone else's notebooks
-or servers hold the notebooks' fixed ports (8765...), their servers cannot make this suite
-fail, and this suite cannot make theirs fail. CI's machine runs nothing else: it needs none.
+``unshare --net``), with a loopback of its own: on a machine where someone else's chat server
+holds the course's default port 8765 (which the client check's "without --url" requirement
+needs), it cannot turn that requirement into "not checked", and this suite cannot disturb
+their servers. CI's machine runs nothing else: it needs none.
 """
 
 import argparse

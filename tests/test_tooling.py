@@ -36,7 +36,9 @@ def assignment_size(name: str) -> int:
     return len(EXERCISES[name].requirements.chosen(include_extras=False))
 
 
-def chatlib(*args: str, cwd: Path = ROOT, **options) -> subprocess.CompletedProcess:
+def chatlib(
+    *args: str, cwd: Path = ROOT, timeout: float = COMMAND_TIMEOUT, **options
+) -> subprocess.CompletedProcess:
     """Run ``python -m chatlib ARGS`` and capture what it prints."""
     return subprocess.run(
         [sys.executable, "-m", "chatlib", *args],
@@ -44,7 +46,7 @@ def chatlib(*args: str, cwd: Path = ROOT, **options) -> subprocess.CompletedProc
         capture_output=True,
         text=True,
         encoding="utf-8",
-        timeout=COMMAND_TIMEOUT,
+        timeout=timeout,
         **options,
     )
 
@@ -419,7 +421,10 @@ PORT_SQUATTER = solution("chat_server").replace(
     "asyncio.run(main(args.host, args.port))", "asyncio.run(main(args.host, 8765))"
 )
 SYNTAX_ERROR = 'print("<script>alert(1)</script>"\n'
-GRADE_TIME_LIMIT = 15  # seconds per file
+# Seconds per file. A correct chat server checks in about 4 s on a quiet machine; the limit
+# leaves room for a busy one (make test runs notebook 05's benchmark, which takes both
+# cores, beside this test; 15 s was not enough there).
+GRADE_TIME_LIMIT = 30
 
 
 def class_folder(tmp_path: Path) -> Path:
@@ -460,11 +465,13 @@ def processes_running(text: str) -> list[str]:
     return found
 
 
-@pytest.mark.timeout(120)
+@pytest.mark.timeout(5 * GRADE_TIME_LIMIT)
 def test_grading_a_class_yields_the_right_table_within_bounded_time(tmp_path: Path) -> None:
     folder = class_folder(tmp_path)
     started = time.monotonic()
-    result = chatlib("grade", str(folder), "--time-limit", str(GRADE_TIME_LIMIT))
+    result = chatlib(
+        "grade", str(folder), "--time-limit", str(GRADE_TIME_LIMIT), timeout=4 * GRADE_TIME_LIMIT
+    )
     elapsed = time.monotonic() - started
     assert result.returncode == 0, result.stdout + result.stderr
     # Nine files on two or more processors, the slowest stopped at its time limit.
