@@ -329,16 +329,16 @@ class Answers:
 
     def wait(self, deadline: float) -> None:
         """Read answers until every cell sent is answered, or until ``deadline``."""
-        channels = (
-            (self.client.get_iopub_msg, self.on_iopub),
-            (self.client.get_shell_msg, self.on_reply),
-        )
         while not all(cell.answered() for cell in self.sent.values()):
             if time.monotonic() >= deadline:
                 return
-            for read, handle in channels:
-                with contextlib.suppress(queue.Empty):  # Nothing on this channel yet.
-                    handle(read(timeout=0.05))
+            # Outputs come far more often than replies: wait a little for the next output,
+            # then take every reply already there without waiting.
+            with contextlib.suppress(queue.Empty):
+                self.on_iopub(self.client.get_iopub_msg(timeout=0.05))
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    self.on_reply(self.client.get_shell_msg(timeout=0))
 
     def on_reply(self, reply: dict) -> None:
         cell = self.sent.get(reply["parent_header"].get("msg_id"))
