@@ -225,6 +225,24 @@ class RunningProgram:
                 return int(line.split()[1]) * 1024  # The kernel counts in KiB.
         return None
 
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """Freeze the program for the ``with`` block (SIGSTOP), then let it go on (SIGCONT).
+
+        What reaches it meanwhile (connections closing, messages) waits in the kernel, so the
+        program notices it all at once when it goes on, as a server that was busy does. Where
+        a program cannot be paused (Windows) it just runs on.
+        """
+        can_pause = hasattr(signal, "SIGSTOP") and self.exit_code is None
+        if can_pause:
+            self.process.send_signal(signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            if can_pause:
+                with contextlib.suppress(ProcessLookupError):
+                    self.process.send_signal(signal.SIGCONT)
+
     async def type(self, text: str) -> None:
         """Write ``text`` to the program's standard input, as if typed."""
         self.process.stdin.write(text.encode())

@@ -248,10 +248,16 @@ MUTANTS = [
         ),
         caught_by="abrupt_departure_is_announced",
     ),
-    # Not a mutant: departure sends in a loop of `await client.send(...)`. Whether one of them
-    # hits a client that has just left depends on how fast the other handlers run: in the
-    # stress rounds (one core kept busy) the checker accepted it in 2 rounds of 3. No
-    # behaviour catches it reliably, as for the same loop in the relay.
+    mutant(
+        "sequential_departure_sends",
+        CHAT,
+        (
+            DEPARTURE,
+            "        for client in USERNAMES:\n"
+            '            await client.send(f"[Server]: {username} has left the chat.")',
+        ),
+        caught_by="simultaneous_departures_are_announced",
+    ),
     mutant(
         "removes_while_iterating",
         CHAT,
