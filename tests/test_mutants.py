@@ -24,7 +24,7 @@ from chatlib.checks.files import solution_file
 from chatlib.checks.pipeline import Program
 
 VARIANTS = sorted((Path(__file__).parent / "mutants" / "variants").glob("*.py"))
-AT_ONCE = 6  # Checks run at the same time: enough to overlap waits, few enough for 2 cores.
+AT_ONCE = 6  # Checks at the same time: most of a check is waiting (for an exit, for a line).
 # Only one check at a time may use the client's default port (its stand-in server binds it).
 SHARED_PORT_REQUIREMENTS = {"default_url_is_used"}
 

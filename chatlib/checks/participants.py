@@ -146,9 +146,10 @@ class Participant:
         """Drop the connection without a goodbye, as a crashed client or lost network does."""
         self.websocket.transport.abort()
 
-    async def gone(self) -> None:
-        """Wait until this side's connection is closed (after ``vanish``, its socket is shut)."""
-        await self.websocket.wait_closed()
+    async def gone(self, within: float = ARRIVAL_LIMIT) -> None:
+        """Wait (at most ``within`` s) until ``vanish`` has shut this side's socket."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.websocket.wait_closed(), within)
 
     async def wait_until(
         self, matches: Callable[[str], bool], within: float = ARRIVAL_LIMIT, start: int = 0
