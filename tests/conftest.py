@@ -4,7 +4,9 @@
   functions and classes);
 - ``start_server_process`` runs a program of ``python -m chatlib`` as a subprocess (for the
   command lines, exactly as a learner starts them), through chatlib's harness, and reads
-  its output and log as they come, so a test can wait for a line instead of sleeping.
+  its output and log as they come, so a test can wait for a line instead of sleeping;
+- ``report_time`` records how long something took next to its target; the run's summary
+  prints every such time (a speed target is shown, never asserted: see its docstring).
 
 Both stop what they started at teardown, and fail loudly when something went wrong behind
 the test's back: a handler that raised, a process still running after it was asked to stop.
@@ -55,6 +57,43 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 f"pytest-xdist ignored the xdist_group mark of {len(lost)} tests ({lost[0]}):"
                 " this pytest and pytest-xdist do not work together; see pyproject.toml"
             )
+
+
+# --- Times next to their targets, printed at the end of the run -------------------------------
+
+TIME_PROPERTY = "time_against_target"  # The key of a reported time in a test's user_properties.
+
+
+@pytest.fixture
+def report_time(record_property: Callable[[str, object], None]) -> Callable[..., None]:
+    """``report_time(what, subject, seconds, target)``: show a measured time in the summary.
+
+    A test that asserted ``seconds < target`` would fail whenever the machine is busy (other
+    workers, a CI neighbour) and pass on a quiet one: it would test the machine, not the code.
+    So the time is recorded instead (pytest-xdist carries it from the worker), and the run's
+    summary prints every one next to its target, marked where it went over.
+    """
+
+    def report(what: str, subject: str, seconds: float, target: float) -> None:
+        record_property(TIME_PROPERTY, (what, subject, round(seconds, 1), target))
+
+    return report
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print the times that tests reported with ``report_time``, grouped by what was timed."""
+    reported = {
+        tuple(value)
+        for reports in terminalreporter.stats.values()
+        for report in reports
+        for key, value in getattr(report, "user_properties", ())
+        if key == TIME_PROPERTY
+    }
+    for what in sorted({what for what, *_ in reported}):
+        terminalreporter.section(f"{what}: time against target")
+        for _, subject, seconds, target in sorted(entry for entry in reported if entry[0] == what):
+            over = "  over the target: a slower lesson, or a busy machine" if seconds > target else ""
+            terminalreporter.write_line(f"{seconds:6.1f} s of {target} s  {subject}{over}")
 
 
 async def receive(websocket: ClientConnection) -> str | bytes:
