@@ -92,8 +92,10 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     for what in sorted({what for what, *_ in reported}):
         terminalreporter.section(f"{what}: time against target")
         for _, subject, seconds, target in sorted(entry for entry in reported if entry[0] == what):
-            over = "  over the target: a slower lesson, or a busy machine" if seconds > target else ""
-            terminalreporter.write_line(f"{seconds:6.1f} s of {target} s  {subject}{over}")
+            over = "  over the target: a slower lesson, or a busy machine"
+            terminalreporter.write_line(
+                f"{seconds:6.1f} s of {target} s  {subject}{over if seconds > target else ''}"
+            )
 
 
 async def receive(websocket: ClientConnection) -> str | bytes:
