@@ -228,7 +228,7 @@ def one_worker_each(params: list[pytest.param]) -> list[pytest.param]:
     """``params``, each in an xdist_group of its own.
 
     The notebooks' servers listen on ports the system chooses, so two notebooks may run at
-    once on two pytest-xdist workers; the group keeps the two tests that share one notebook's
+    once on different pytest-xdist workers; the group keeps the two tests that share one notebook's
     run on one worker, so the notebook runs once.
     """
     return [
