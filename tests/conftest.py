@@ -37,6 +37,21 @@ TIMEOUT = 2  # seconds to wait for any one message
 
 
 @pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Let the programs the tests start be stopped with Ctrl-C, however this run was started.
+
+    Many tests press Ctrl-C (send SIGINT) on a client, a server or the checker's watcher. A
+    run started in the background (``make test &`` in a script, ``nohup``, some CI runners)
+    inherits SIGINT *ignored*, every program it starts inherits that too, and each of those
+    tests would fail for a reason that is not in the code. A handler set here is reset to
+    the default in every program started from here, as a terminal would have it. (chatlib's
+    harness does the same for the programs the checker starts: a learner may run it in the
+    background too.)
+    """
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under ``--dist loadgroup``, stop at once if pytest-xdist lost the groups.
 
