@@ -282,6 +282,35 @@ async def test_a_default_port_that_stays_in_use_is_not_checked(
     assert f"port {port} is in use on this machine" in outcome.detail
 
 
+async def test_one_slow_moment_is_not_taken_for_a_blocked_event_loop(tmp_path: Path) -> None:
+    """A busy machine may stall a correct server once; a blocked loop stalls it every time.
+
+    This server blocks for a second on the first message it ever gets, then never again, as
+    a correct server does when another program takes the core for a moment: the check plays
+    its scene again before refusing, and accepts it. (``time_sleep_in_handler`` in
+    tests/mutants, blocking on every message, is still refused.)
+    """
+    path = tmp_path / "uppercase_server.py"
+    source = solution_file(EXERCISES["uppercase_server"]).read_text(encoding="utf-8")
+    slow_once = source.replace(
+        "import signal\n", "import signal\nimport time\n\nSLOW_MOMENTS = [1.0]\n", 1
+    ).replace(
+        "            await websocket.send(message.upper())",
+        "            if SLOW_MOMENTS:\n"
+        "                time.sleep(SLOW_MOMENTS.pop())\n"
+        "            await websocket.send(message.upper())",
+        1,
+    )
+    assert "SLOW_MOMENTS.pop()" in slow_once and "import time" in slow_once
+    path.write_text(slow_once, encoding="utf-8")
+    requirement = requirement_named("uppercase_server", "stays_responsive_while_serving")
+    server = Program.file(path)
+    outcome = await run_requirement(
+        requirement, lambda: server.start(EXERCISES["uppercase_server"])
+    )
+    assert outcome.met, outcome.detail
+
+
 # --- What the program itself reported, under the requirement that was running -----------------
 
 

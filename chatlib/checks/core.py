@@ -34,6 +34,22 @@ BLOCKED_LOOP_HINT = (
 REQUIREMENT_TIME_LIMIT = 15.0
 
 
+async def longest_wait_seen_twice(scene: Callable[[], Awaitable[float]]) -> float:
+    """Play a timed ``scene`` (it returns the longest wait it saw, in s); replay it once if
+    that wait was over :data:`RESPONSIVE_LIMIT`; the shorter of the two waits.
+
+    A server that blocks its event loop blocks it every time the scene is played, so it is
+    over the limit twice. A busy machine (another program took the core for a moment, or the
+    checker itself was busy checking something else) rarely delays the same scene twice: a
+    correct server is not refused for one slow moment of the machine, and a quick server
+    costs one scene only.
+    """
+    waited = await scene()
+    if waited > RESPONSIVE_LIMIT:
+        waited = min(waited, await scene())
+    return waited
+
+
 class CheckFailed(Exception):
     """A requirement is not met. The message is written for the learner."""
 
