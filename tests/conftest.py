@@ -36,7 +36,6 @@ Handler = Callable[[ServerConnection], Awaitable[None]]
 TIMEOUT = 2  # seconds to wait for any one message
 
 
-@pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     """Let the programs the tests start be stopped with Ctrl-C, however this run was started.
 
@@ -52,6 +51,7 @@ def pytest_configure(config: pytest.Config) -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under ``--dist loadgroup``, stop at once if pytest-xdist lost the groups.
 

@@ -228,8 +228,8 @@ def one_worker_each(params: list[pytest.param]) -> list[pytest.param]:
     """``params``, each in an xdist_group of its own.
 
     The notebooks' servers listen on ports the system chooses, so two notebooks may run at
-    once on different pytest-xdist workers; the group keeps the two tests that share one notebook's
-    run on one worker, so the notebook runs once.
+    once on different pytest-xdist workers; the group keeps the two tests that share one
+    notebook's run on one worker, so the notebook runs once.
     """
     return [
         pytest.param(*param.values, id=param.id, marks=pytest.mark.xdist_group(param.id))
