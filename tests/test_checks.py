@@ -282,6 +282,17 @@ async def test_a_default_port_that_stays_in_use_is_not_checked(
     assert f"port {port} is in use on this machine" in outcome.detail
 
 
+def changed_uppercase_server(tmp_path: Path, *changes: tuple[str, str]) -> Path:
+    """A copy of the uppercase server solution with each ``(code, replacement)`` made once."""
+    source = solution_file(EXERCISES["uppercase_server"]).read_text(encoding="utf-8")
+    for code, replacement in changes:
+        assert code in source
+        source = source.replace(code, replacement, 1)
+    path = tmp_path / "uppercase_server.py"
+    path.write_text(source, encoding="utf-8")
+    return path
+
+
 async def test_one_slow_moment_is_not_taken_for_a_blocked_event_loop(tmp_path: Path) -> None:
     """A busy machine may stall a correct server once; a blocked loop stalls it every time.
 
@@ -290,19 +301,16 @@ async def test_one_slow_moment_is_not_taken_for_a_blocked_event_loop(tmp_path: P
     its scene again before refusing, and accepts it. (``time_sleep_in_handler`` in
     tests/mutants, blocking on every message, is still refused.)
     """
-    path = tmp_path / "uppercase_server.py"
-    source = solution_file(EXERCISES["uppercase_server"]).read_text(encoding="utf-8")
-    slow_once = source.replace(
-        "import signal\n", "import signal\nimport time\n\nSLOW_MOMENTS = [1.0]\n", 1
-    ).replace(
-        "            await websocket.send(message.upper())",
-        "            if SLOW_MOMENTS:\n"
-        "                time.sleep(SLOW_MOMENTS.pop())\n"
-        "            await websocket.send(message.upper())",
-        1,
+    path = changed_uppercase_server(
+        tmp_path,
+        ("import signal\n", "import signal\nimport time\n\nSLOW_MOMENTS = [1.0]\n"),
+        (
+            "            await websocket.send(message.upper())",
+            "            if SLOW_MOMENTS:\n"
+            "                time.sleep(SLOW_MOMENTS.pop())\n"
+            "            await websocket.send(message.upper())",
+        ),
     )
-    assert "SLOW_MOMENTS.pop()" in slow_once and "import time" in slow_once
-    path.write_text(slow_once, encoding="utf-8")
     requirement = requirement_named("uppercase_server", "stays_responsive_while_serving")
     server = Program.file(path)
     outcome = await run_requirement(
@@ -314,15 +322,6 @@ async def test_one_slow_moment_is_not_taken_for_a_blocked_event_loop(tmp_path: P
 # --- What the program itself reported, under the requirement that was running -----------------
 
 
-def broken_uppercase_server(tmp_path: Path, replace: str, by: str) -> Path:
-    """A copy of the uppercase server solution with one piece of code replaced."""
-    source = solution_file(EXERCISES["uppercase_server"]).read_text()
-    assert replace in source
-    path = tmp_path / "uppercase_server.py"
-    path.write_text(source.replace(replace, by, 1))
-    return path
-
-
 def first_unmet(result: CheckResult) -> Outcome:
     """The first requirement the check found unmet: the one whose hint the learner reads."""
     return next(outcome for outcome in result.outcomes if outcome.met is False)
@@ -331,7 +330,7 @@ def first_unmet(result: CheckResult) -> Outcome:
 async def test_an_exception_logged_as_the_check_fails_is_reported_with_its_line(tmp_path):
     # send() refuses a method: the handler dies, the client sees the connection close, and
     # the traceback may reach stderr only after the check has failed.
-    path = broken_uppercase_server(tmp_path, "message.upper()", "message.upper")
+    path = changed_uppercase_server(tmp_path, ("message.upper()", "message.upper"))
     result = await check(EXERCISES["uppercase_server"], Program.file(path))
     first = first_unmet(result)
     assert first.requirement.key == "replies_in_upper_case"
@@ -340,8 +339,8 @@ async def test_an_exception_logged_as_the_check_fails_is_reported_with_its_line(
 
 
 async def test_a_coroutine_never_awaited_is_reported_with_its_line(tmp_path):
-    path = broken_uppercase_server(
-        tmp_path, "await websocket.send(message.upper())", "websocket.send(message.upper())"
+    path = changed_uppercase_server(
+        tmp_path, ("await websocket.send(message.upper())", "websocket.send(message.upper())")
     )
     result = await check(EXERCISES["uppercase_server"], Program.file(path))
     first = first_unmet(result)
