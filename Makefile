@@ -44,14 +44,13 @@ $(INSTALLED): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --editable '.[dev]'
 	@touch $@
 
-# The virtual environment comes first on PATH, so JupyterLab's terminals run its python.
-# As root (a container, often), JupyterLab refuses to start without --allow-root; it is
-# added then, and only then.
-ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+# `chatlib lab` opens JupyterLab on the course folder at the first lesson, with this
+# environment's Python first in its terminals (chatlib/tooling/lab.py says how and why).
+# LAB_OPTIONS go to JupyterLab, e.g. make lab LAB_OPTIONS="--no-browser --port 8899".
+LAB_OPTIONS ?=
 
 lab: $(INSTALLED)
-	PATH="$(CURDIR)/$(BIN):$$PATH" VIRTUAL_ENV="$(CURDIR)/$(VENV)" \
-		$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(ALLOW_ROOT)
+	$(BIN)/python -m chatlib lab $(LAB_OPTIONS)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

@@ -32,7 +32,7 @@ from chatlib.client_errors import CONNECTION_FAILURES, explain_connection_failur
 from chatlib.terminal import KeyboardLines, is_interactive, show
 
 QUIT_COMMAND = "/quit"
-START_SERVER_COMMAND = "python -m chatlib chat-server"
+SERVER_PROGRAM = "chat-server"  # What serves this client: `python -m chatlib chat-server`.
 CLEAN_CLOSE_CODES = (CloseCode.NORMAL_CLOSURE, CloseCode.GOING_AWAY)
 
 
@@ -45,7 +45,7 @@ async def chat(url: str, name: str | None) -> int:
     try:
         websocket = await connect(url)
     except CONNECTION_FAILURES as error:
-        print(explain_connection_failure(url, error, START_SERVER_COMMAND), flush=True)
+        print(explain_connection_failure(url, error, SERVER_PROGRAM), flush=True)
         return 1
     try:
         keyboard = start_keyboard(url, name)

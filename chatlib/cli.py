@@ -205,6 +205,13 @@ def run_reset(args: argparse.Namespace) -> int:
         return 1
 
 
+def run_lab(args: argparse.Namespace) -> int:
+    """Open the lesson in JupyterLab, on the course folder."""
+    from chatlib.tooling.lab import open_lab
+
+    return open_lab(args.jupyter_options)
+
+
 def run_grade(args: argparse.Namespace) -> int:
     """Check every learner's files in a folder and write grades.csv and grades.html."""
     from chatlib.tooling.gradebook import grade_from_command_line
@@ -324,6 +331,16 @@ def add_learner_tools(programs: Any) -> None:
     reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     reset.set_defaults(run=run_reset)
 
+    lab = programs.add_parser(
+        "lab",
+        help="Open the lesson in JupyterLab, on the course folder (what `make lab` runs).",
+        description="Start JupyterLab on the course folder at the first lesson, with this"
+        " Python first in its terminals. Options after `lab` go to JupyterLab, e.g."
+        " --no-browser or --port 8899.",
+    )
+    # Its options are JupyterLab's: main() hands over whatever the parser does not know.
+    lab.set_defaults(run=run_lab, jupyter_options=[])
+
 
 def validate_check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Refuse the combinations of check's options that make no sense."""
@@ -373,7 +390,11 @@ def add_grade(programs: Any) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line, run the chosen program, and return its exit status."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and args.program != "lab":
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    args.jupyter_options = unknown
     if hasattr(args, "validate"):
         args.validate(args)
     # Only servers log; the clients and the checker speak to the user with print().

@@ -3,14 +3,30 @@
 A learner who starts the client before the server should read what to do, not a traceback.
 """
 
+from urllib.parse import urlsplit
+
 from websockets.exceptions import InvalidHandshake, InvalidURI
 
+from chatlib import DEFAULT_PORT
+from chatlib.commands import chatlib_command
 
-def explain_connection_failure(url: str, error: BaseException, start_command: str) -> str:
+
+def start_command(server_program: str, url: str) -> str:
+    """The command that starts ``server_program`` (``"chat-server"``) where ``url`` points:
+    with ``--port`` when the URL's port is not the default one, so that the advice starts the
+    server the client was looking for, not one on port 8765."""
+    try:
+        port = urlsplit(url).port
+    except ValueError:  # Not a port at all: the URL is explained as invalid elsewhere.
+        port = None
+    options = ["--port", str(port)] if port not in (None, DEFAULT_PORT) else []
+    return chatlib_command(server_program, *options)
+
+
+def explain_connection_failure(url: str, error: BaseException, server_program: str) -> str:
     """Say in one line why connecting to ``url`` failed and what to do about it.
 
-    ``start_command`` is the command that starts the right server, for example
-    ``python -m chatlib chat-server``.
+    ``server_program`` is the chatlib program that serves this client, e.g. ``"chat-server"``.
     """
     if isinstance(error, InvalidURI):
         return f"{url} is not a WebSocket URL; it should look like ws://localhost:8765."
@@ -19,7 +35,8 @@ def explain_connection_failure(url: str, error: BaseException, start_command: st
     if isinstance(error, TimeoutError):
         return f"{url} accepted the connection but never finished the WebSocket handshake."
     if isinstance(error, OSError):
-        return f"No server answers at {url}. Start one first with `{start_command}`, then retry."
+        command = start_command(server_program, url)
+        return f"No server answers at {url}. Start one first with `{command}`, then retry."
     return f"Could not connect to {url}: {error}."
 
 

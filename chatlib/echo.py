@@ -50,7 +50,7 @@ async def interactive_echo_client(url: str) -> int:
     try:
         websocket = await connect(url)
     except CONNECTION_FAILURES as error:
-        print(explain_connection_failure(url, error, "python -m chatlib echo-server"))
+        print(explain_connection_failure(url, error, "echo-server"))
         return 1
     async with websocket:
         print(f"Connected to {url}. Type a message and press Enter; Ctrl-D quits.")

@@ -28,8 +28,6 @@ import html
 import inspect
 import os
 import re
-import shlex
-import subprocess
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -45,6 +43,8 @@ from chatlib.checks.catalogue import EXERCISES
 from chatlib.checks.files import course_folder, find_course_folder
 from chatlib.checks.participants import Participant
 from chatlib.checks.renderers import notebook_report
+from chatlib.checks.results import CheckResult
+from chatlib.commands import quoted
 from chatlib.harness import RunningProgram, start_server_program
 from chatlib.redis_process import redis_binary, redis_command
 from chatlib.serving import LOOPBACK, close_within, free_port, page_url, server_url
@@ -116,7 +116,7 @@ async def start_server(
     back while that port is free. Whatever this kernel started earlier under the same ``title``
     is stopped first, so the cell can be run again and again.
     """
-    await stop_title(title)
+    replaced = await stop_title(title)
     server = None
     if port == 0 and title in _last_ports:
         # The same port again, while it is free: a chat page left open on the old server
@@ -131,7 +131,7 @@ async def start_server(
     handle = BackgroundServer(title, server, url, port_of(url))
     _remember(title, handle)
     _last_ports[title] = handle.port
-    print(f"{title} listening on {url}")
+    print(f"{title} listening on {url}{replaced}")
     return handle
 
 
@@ -194,11 +194,10 @@ def terminal_command(*args: str) -> str:
     names and ``chatlib check`` find the learner's files. Each part is quoted for the shell.
     """
     words = python_command(*args)
-    quote = subprocess.list2cmdline if sys.platform == "win32" else shlex.join
     folder = find_course_folder()
     if folder is None:
-        return quote(words)
-    return f"cd {quote([str(folder)])} && {quote(words)}"
+        return quoted(words)
+    return f"cd {quoted([str(folder)])} && {quoted(words)}"
 
 
 async def start_program(
@@ -214,7 +213,7 @@ async def start_program(
     re-run.
     """
     title = title or " ".join(args)
-    await stop_title(title)
+    replaced = await stop_title(title)
     command = python_command(*args)
     folder = course_folder()
     if not server:
@@ -224,7 +223,7 @@ async def start_program(
         command += ["--host", LOOPBACK, "--port", "0"]
         running = await start_server_program(command, cwd=folder, name=" ".join(args))
         handle = BackgroundProgram(title, args, running, running.url, running.port)
-        print(f"Started {' '.join(args)}: listening on {handle.url}")
+        print(f"Started {' '.join(args)}: listening on {handle.url}{replaced}")
     _remember(title, handle)
     return handle
 
@@ -241,7 +240,7 @@ async def start_redis(port: int | None = None, *, title: str = "Redis") -> Backg
     if binary is None:
         print("No redis-server on this machine (apt-get install redis-server): skipping.")
         return None
-    await stop_title(title)
+    replaced = await stop_title(title)
     port = port or free_port()
     folder = Path(tempfile.gettempdir())
     running = await RunningProgram.start(redis_command(binary, port, folder), cwd=folder)
@@ -251,7 +250,7 @@ async def start_redis(port: int | None = None, *, title: str = "Redis") -> Backg
         await running.stop()
         raise RuntimeError(f"redis-server did not start:\n{running.stdout.text()}")
     _remember(title, handle)
-    print(f"Redis listening on {handle.url}")
+    print(f"Redis listening on {handle.url}{replaced}")
     return handle
 
 
@@ -263,11 +262,17 @@ def port_of(url: str) -> int:
     return port
 
 
-async def stop_title(title: str) -> None:
-    """Stop what this kernel started under ``title``, if anything."""
+async def stop_title(title: str) -> str:
+    """Stop what this kernel started under ``title``, if anything.
+
+    Returns what the start helpers add to their line: " (it replaces the previous one)" when
+    something was stopped, so that a re-run cell says it replaced its server, else "".
+    """
     previous = _started.pop(title, None)
-    if previous is not None:
-        await previous.stop()
+    if previous is None:
+        return ""
+    await previous.stop()
+    return " (it replaces the previous one)"
 
 
 async def stop_everything() -> None:
@@ -466,8 +471,25 @@ class Conversation:
 # --- Checking exercises and reading the reference, from a cell --------------------------------
 
 
-async def check(exercise: str, path: str | None = None, extras: bool = False) -> bool:
-    """Check an exercise file, as ``python -m chatlib check`` does; True when all is met.
+@dataclass
+class Checked:
+    """What :func:`check` returns: true when every requirement is met, and the result itself.
+
+    Under a cell it shows nothing: the report above it already says everything, and a bare
+    ``False`` after a report full of ✘ would only look like a second verdict.
+    """
+
+    result: CheckResult
+
+    def __bool__(self) -> bool:
+        return self.result.all_met
+
+    def _ipython_display_(self) -> None:
+        """Show nothing (IPython calls this instead of printing ``Out: ...``)."""
+
+
+async def check(exercise: str, path: str | None = None, extras: bool = False) -> Checked:
+    """Check an exercise file, as ``python -m chatlib check`` does; true when all is met.
 
     ``path`` is relative to the course folder (``"solutions/chat_server.py"``); by default
     it is the learner's file in ``exercises/``. The report is a table under the cell, filled
@@ -475,21 +497,19 @@ async def check(exercise: str, path: str | None = None, extras: bool = False) ->
     """
     chosen = EXERCISES[exercise]
     program = pipeline.learner_program(chosen, course_folder() / path if path else None)
-    result = await pipeline.check(chosen, program, notebook_report(), extras)
-    return result.all_met
+    return Checked(await pipeline.check(chosen, program, notebook_report(), extras))
 
 
 async def check_handler(
     exercise: str, handler: Callable[[ServerConnection], Awaitable[None]]
-) -> bool:
+) -> Checked:
     """Check a server handler written in a cell against the exercise's requirements.
 
     The handler is served in this kernel's event loop, so only server exercises apply, and
     the Ctrl-C requirement (which needs a program of its own) is reported as not checked.
     """
     subject = pipeline.HandlerFunction(handler)
-    result = await pipeline.check(EXERCISES[exercise], subject, notebook_report())
-    return result.all_met
+    return Checked(await pipeline.check(EXERCISES[exercise], subject, notebook_report()))
 
 
 def show_source(thing: Any) -> Any:

@@ -45,8 +45,16 @@ def requirement_cases(include_extras: bool, only_with_reference: bool = False) -
 
 
 def starter_file(exercise: Exercise) -> Path:
-    """The learner's copy of the starter, as the repository ships it."""
-    return learner_file(exercise, ROOT / "exercises")
+    """The untouched starter: chatlib's original, never the learner's copy in exercises/,
+    which the learner edits (tests/course_material.py says why)."""
+    return ROOT / "chatlib" / "starters" / exercise.file_name
+
+
+def course_with_starter(folder: Path, exercise: Exercise) -> Path:
+    """A course folder at ``folder`` whose exercises/ holds the untouched starter."""
+    (folder / "exercises").mkdir()
+    shutil.copy(starter_file(exercise), learner_file(exercise, folder / "exercises"))
+    return folder
 
 
 def assignment_size(exercise: Exercise) -> int:
@@ -87,7 +95,7 @@ def test_each_exercise_points_to_the_next_and_the_last_to_the_finish() -> None:
     for exercise, following in itertools.pairwise(exercises):
         assert next_exercise(exercise) is following
         assert exercise.next_step.startswith(f"Next: {following.title}.")
-        assert f"python -m chatlib check {following.name}" in exercise.next_step
+        assert f"-m chatlib check {following.name}" in exercise.next_step
     assert next_exercise(exercises[-1]) is None
     assert "finished" in exercises[-1].next_step
 
@@ -146,8 +154,8 @@ def run_check(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
     )
 
 
-def test_check_lists_what_the_untouched_starter_misses() -> None:
-    result = run_check("chat_server")
+def test_check_lists_what_the_untouched_starter_misses(tmp_path: Path) -> None:
+    result = run_check("chat_server", cwd=course_with_starter(tmp_path, CHAT_SERVER))
     assert result.returncode == 1
     assert "Checking exercises/chat_server.py" in result.stdout
     assert '✘ Messages reach the other clients as "[name]: text"' in result.stdout

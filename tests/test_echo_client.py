@@ -1,9 +1,13 @@
 """The echo client's command line, as a learner runs it against the echo and uppercase servers."""
 
 import asyncio
+import shlex
+from pathlib import Path
 
 import pytest
 from conftest import chatlib_command
+
+from chatlib.harness import start_server_program
 
 REPLY_TIMEOUT = 10  # seconds for the whole client run: connect, two round trips, exit
 
@@ -33,12 +37,24 @@ async def test_each_typed_line_gets_its_reply(start_server_process, program, rep
     assert "Traceback" not in stderr
 
 
-async def test_no_server_is_explained_in_one_line_with_exit_1(unused_tcp_port):
+async def test_no_server_is_explained_in_one_line_whose_command_starts_the_missing_server(
+    unused_tcp_port,
+):
     url = f"ws://127.0.0.1:{unused_tcp_port}"
     code, stdout, stderr = await run_echo_client(url, "")
     assert code == 1
-    assert stdout.splitlines() == [
-        f"No server answers at {url}. Start one first with `python -m chatlib echo-server`,"
-        " then retry."
-    ]
     assert not stderr
+    [line] = stdout.splitlines()
+    assert line.startswith(f"No server answers at {url}. Start one first with `"), line
+    assert line.endswith("`, then retry."), line
+    # The advice, run as printed (from the same folder), starts the server the client looked
+    # for: on its port, not on the default 8765.
+    advice = line.split("`")[1]
+    assert advice.endswith(f"-m chatlib echo-server --port {unused_tcp_port}"), advice
+    server = await start_server_program(shlex.split(advice), cwd=Path.cwd(), within=10)
+    try:
+        code, stdout, stderr = await run_echo_client(url, "hello\n")
+        assert code == 0, stderr
+        assert "< hello" in stdout.splitlines()
+    finally:
+        await server.kill()

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from course_material import committed_bytes
 
 from chatlib.checks import EXERCISES, Exercise
 from chatlib.checks.catalogue import next_exercise
@@ -94,8 +95,9 @@ def chat_server_that_echoes_to_the_sender() -> str:
 @pytest.mark.parametrize("exercise", EXERCISES.values(), ids=lambda exercise: exercise.name)
 def test_packaged_starter_is_an_exact_copy_of_the_exercise(exercise: Exercise) -> None:
     # The learner edits exercises/; progress and reset compare with, and restore, this copy.
-    packaged = ROOT / "chatlib" / "starters" / exercise.file_name
-    assert packaged.read_bytes() == (ROOT / "exercises" / exercise.file_name).read_bytes()
+    # Both as committed: a learner's edits of exercises/ are theirs (tests/course_material.py).
+    packaged = committed_bytes(f"chatlib/starters/{exercise.file_name}")
+    assert packaged == committed_bytes(f"exercises/{exercise.file_name}")
 
 
 @pytest.mark.parametrize("exercise", EXERCISES.values(), ids=lambda exercise: exercise.name)
@@ -104,9 +106,8 @@ def test_reset_writes_the_learners_copy_of_a_missing_starter(tmp_path, exercise)
     result = chatlib("reset", exercise.name, "--folder", str(folder), "--yes")
     assert result.returncode == 0, result.stdout
     assert "the original starter is back" in result.stdout
-    assert (folder / exercise.file_name).read_bytes() == (
-        ROOT / "exercises" / exercise.file_name
-    ).read_bytes()
+    original = ROOT / "chatlib" / "starters" / exercise.file_name
+    assert (folder / exercise.file_name).read_bytes() == original.read_bytes()
 
 
 # --- Hints -----------------------------------------------------------------------------------

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from chatlib.commands import chatlib_command
+
 if TYPE_CHECKING:
     from chatlib.checks.core import Requirements
 
@@ -66,7 +68,7 @@ class Exercise:
             return COURSE_FINISHED
         return (
             f"Next: {following.title}. Open exercises/{following.file_name}, then run"
-            f" `python -m chatlib check {following.name}`."
+            f" `{chatlib_command('check', following.name)}`."
         )
 
 

@@ -22,6 +22,7 @@ from typing import Any
 from chatlib.checks.catalogue import Exercise
 from chatlib.checks.core import Outcome, Requirement
 from chatlib.checks.results import CheckResult
+from chatlib.commands import in_kernel
 
 
 class Renderer:
@@ -135,16 +136,23 @@ class JsonReport(Renderer):
 
 def in_notebook() -> bool:
     """True inside a Jupyter kernel."""
-    ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython else None
-    return shell is not None and hasattr(shell, "kernel")
+    return in_kernel()
+
+
+# Why a requirement has no outcome once the check has ended: a problem stopped it first.
+NEVER_REACHED = "the check stopped before it (see below)"
+
+# JupyterLab right-aligns table cells by default; a report reads from the left, top down.
+CELL_STYLE = "text-align: left; vertical-align: top"
 
 
 class NotebookReport(Renderer):
     """A table under the cell, one row per requirement, updated as each result comes in.
 
-    Rows wait with "…" until their requirement is checked. The same report is sent as plain
-    text too, for whatever cannot show HTML. Outside a kernel, use :func:`notebook_report`.
+    Rows wait with "…" until their requirement is checked; a row still waiting when the check
+    ends (a program that would not start stops it) says it was not checked, and why. The same
+    report is sent as plain text too, for whatever cannot show HTML. Outside a kernel, use
+    :func:`notebook_report`.
     """
 
     def __init__(self) -> None:
@@ -167,6 +175,9 @@ class NotebookReport(Renderer):
     def end(self, result: CheckResult) -> None:
         advice = "Fix the first unmet one, save, and run this cell again."
         self.closing = result.problem or total_text(result, result.exercise.next_step, advice)
+        for key, row in self.rows.items():
+            if not isinstance(row, Outcome):
+                self.rows[key] = Outcome(row, None, NEVER_REACHED)
         self.handle.update(self.bundle(), raw=True)
 
     def bundle(self) -> dict[str, str]:
@@ -186,17 +197,14 @@ class NotebookReport(Renderer):
         escape = html.escape
         rows = "".join(self.html_row(row) for row in self.rows.values())
         closing = escape(self.closing).replace("\n", "<br>")
-        return (
-            f"<div><p><b>{escape(self.title)}</b></p>"
-            f'<table style="text-align: left">{rows}</table>'
-            f"<p>{closing}</p></div>"
-        )
+        return f"<div><p><b>{escape(self.title)}</b></p><table>{rows}</table><p>{closing}</p></div>"
 
     def html_row(self, row: Requirement | Outcome) -> str:
         """One requirement: its mark, its summary and, when unmet, what happened and the hint."""
         escape = html.escape
+        cell = f'<td style="{CELL_STYLE}">'
         if not isinstance(row, Outcome):
-            return f"<tr><td>…</td><td>{escape(labelled(row))}</td><td></td></tr>"
+            return f"<tr>{cell}…</td>{cell}{escape(labelled(row))}</td>{cell}</td></tr>"
         met, not_met, not_checked = marks()
         if row.met:
             mark, colour, said = met, "#1b6e2f", ""
@@ -206,9 +214,9 @@ class NotebookReport(Renderer):
             hint = f"<i>Hint: {escape(row.requirement.hint)}</i>"
             mark, colour, said = not_met, "#b3261e", f"{escape(row.detail)}<br>{hint}"
         return (
-            f'<tr><td style="color: {colour}">{mark}</td>'
-            f"<td>{escape(labelled(row.requirement))}</td>"
-            f'<td style="white-space: pre-wrap">{said}</td></tr>'
+            f'<tr><td style="{CELL_STYLE}; color: {colour}">{mark}</td>'
+            f"{cell}{escape(labelled(row.requirement))}</td>"
+            f'<td style="{CELL_STYLE}; white-space: pre-wrap">{said}</td></tr>'
         )
 
 

@@ -27,6 +27,11 @@ class CheckResult:
         return [outcome for outcome in self.outcomes if outcome.met is not None]
 
     @property
+    def not_checked(self) -> list[Outcome]:
+        """The outcomes of the requirements that could not be checked here, with the reason."""
+        return [outcome for outcome in self.outcomes if outcome.met is None]
+
+    @property
     def met(self) -> int:
         """How many requirements are met."""
         return sum(1 for outcome in self.checked if outcome.met)

@@ -16,6 +16,7 @@ from chatlib.checks.files import display_path, exercises_folder, learner_file
 from chatlib.checks.memory import recall
 from chatlib.checks.pipeline import check, learner_program
 from chatlib.checks.results import CheckResult
+from chatlib.commands import chatlib_command
 from chatlib.tooling.starters import is_untouched
 
 MISSING = "missing"
@@ -43,9 +44,15 @@ class ExerciseProgress:
             return self.state
         if self.result.problem is not None:
             return f"{IN_PROGRESS}: cannot be checked yet (it does not start)"
+        counted = f"{self.result.met} of {self.result.total} requirements met"
+        unchecked = self.result.not_checked
+        if unchecked:
+            # Said, not hidden: "10 of 10" alone would claim a requirement nobody checked.
+            reason = unchecked[0].detail
+            counted += f"; {len(unchecked)} not checked here ({reason})"
         if self.done:
-            return f"{DONE} ({self.result.met} of {self.result.total} requirements met)"
-        return f"{IN_PROGRESS}: {self.result.met} of {self.result.total} requirements met"
+            return f"{DONE} ({counted})"
+        return f"{IN_PROGRESS}: {counted}"
 
 
 async def exercise_progress(
@@ -85,23 +92,26 @@ async def first_unfinished(
 
 def next_step(progress: list[ExerciseProgress], folder: str | Path | None = None) -> str:
     """What to do next, in one or two sentences."""
-    option = f" --folder {folder}" if folder is not None else ""
+    folder_option = ["--folder", str(folder)] if folder is not None else []
+
+    def command(*args: str) -> str:
+        return chatlib_command(*args, *folder_option)
+
     current = next((item for item in progress if not item.done), None)
     if current is None:
         return f"Next: nothing left, every exercise is done. {progress[-1].exercise.next_step}"
     name, shown = current.exercise.name, display_path(current.file)
     if current.state == MISSING:
         return (
-            f"Next: {shown} is missing; `python -m chatlib reset {name}{option}` brings back"
+            f"Next: {shown} is missing; `{command('reset', name)}` brings back"
             " the original starter."
         )
-    watch = f"`python -m chatlib check --watch{option}`"
+    watch = f"`{command('check', '--watch')}`"
     if current.state == NOT_STARTED:
         return f"Next: open {shown} and fill in its TODOs; {watch} checks it each time you save."
     if current.result.problem is not None:
         return (
-            f"Next: make {shown} start; `python -m chatlib check {name}{option}` says what is"
-            " wrong, and where."
+            f"Next: make {shown} start; `{command('check', name)}` says what is wrong, and where."
         )
     to_go = current.result.total - current.result.met
     return (

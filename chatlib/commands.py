@@ -1,0 +1,77 @@
+"""How to write a chatlib command so that the learner can type it as printed.
+
+Every program of the course tells the learner what to type next: "start a server first with
+`python -m chatlib chat-server`", "run `python -m chatlib check chat_server`". Plain ``python``
+is right only where it is the course's Python: an activated virtual environment, JupyterLab's
+terminals under ``chatlib lab``, a JupyterHub's environment. In a terminal whose start-up file
+sets up pyenv or conda, ``python`` is another interpreter, without websockets or chatlib.
+
+So a command names ``python`` only when the ``python`` on this process's PATH is this very
+interpreter; otherwise it names this interpreter as the learner would type it from here
+(``.venv/bin/python`` in the course folder, the full path elsewhere). Inside a Jupyter kernel
+the terminal's PATH cannot be seen (a hub's terminal may lack the kernel's environment), so
+the full path is used there, except under ``chatlib lab``, whose terminals put this
+interpreter first. ``chatlib.notebook.terminal_command`` goes further for notebooks:
+it also changes to the course folder first.
+"""
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+
+def in_kernel() -> bool:
+    """True inside a Jupyter kernel (whose PATH says nothing of the learner's terminals)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython else None
+    return shell is not None and hasattr(shell, "kernel")
+
+
+def _python_on_path_is_this_one() -> bool:
+    """True when typing ``python`` here runs this interpreter.
+
+    Compared as paths, without following links: a virtual environment's ``python`` is a link
+    to the interpreter it was made from, which lacks the environment's packages.
+    """
+    found = shutil.which("python")
+    if found is None:
+        return False
+    return Path(os.path.abspath(found)).parent == Path(os.path.abspath(sys.executable)).parent
+
+
+def _lab_terminals_run_this_one() -> bool:
+    """True in a kernel of a JupyterLab that ``chatlib lab`` started for this interpreter: its
+    terminals put this interpreter's folder first on PATH (``chatlib/tooling/lab.py``)."""
+    course_bin = os.environ.get("CHATLIB_COURSE_BIN")
+    return (
+        course_bin is not None and Path(course_bin) == Path(os.path.abspath(sys.executable)).parent
+    )
+
+
+def typed_python() -> str:
+    """This interpreter as the learner types it here: ``python``, ``.venv/bin/python`` or a
+    full path (see the module's docstring)."""
+    if in_kernel() and _lab_terminals_run_this_one():
+        return "python"
+    if not in_kernel() and _python_on_path_is_this_one():
+        return "python"
+    executable = Path(os.path.abspath(sys.executable))
+    here = Path(os.path.abspath(os.getcwd()))
+    if not in_kernel() and executable.is_relative_to(here):
+        return str(executable.relative_to(here))
+    return str(executable)
+
+
+def quoted(words: list[str]) -> str:
+    """``words`` as one command line, each quoted as this system's shell needs."""
+    return subprocess.list2cmdline(words) if sys.platform == "win32" else shlex.join(words)
+
+
+def chatlib_command(*args: str) -> str:
+    """The command line that runs ``python -m chatlib ARGS`` with this interpreter, as the
+    learner types it here: ``chatlib_command("check", "chat_server")`` is
+    ``python -m chatlib check chat_server`` in an activated environment."""
+    return quoted([typed_python(), "-m", "chatlib", *args])
