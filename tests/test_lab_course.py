@@ -31,7 +31,7 @@ from browser import chromium, evidence_on_failure, require_chromium
 from websockets.asyncio.client import connect
 
 from chatlib.serving import free_port
-from chatlib.tooling.lab import FIRST_LESSON
+from chatlib.tooling.lab import FIRST_LESSON, lab_environment, terminal_shell
 
 pytestmark = pytest.mark.xdist_group("course-lab")  # One JupyterLab for the module.
 
@@ -279,3 +279,46 @@ def screenshot(name: str) -> Path:
     with contextlib.suppress(FileNotFoundError):
         (folder / f"{name}.png").unlink()
     return folder / f"{name}.png"
+
+
+def home_for(shell: str, home: Path) -> Path:
+    """A home whose start-up file for ``shell`` puts the other Python first on PATH."""
+    home_with_another_python(home)
+    other = home / "other-python" / "bin"
+    (home / ".zshrc").write_text(f'export PATH="{other}:$PATH"\n')
+    return home
+
+
+@pytest.mark.parametrize("shell_name", ["bash", "zsh"])
+def test_each_shell_reads_the_learners_start_up_file_then_puts_the_courses_python_first(
+    shell_name: str, tmp_path: Path
+) -> None:
+    """The terminals' shell command, run as JupyterLab runs it, for each shell it knows."""
+    shell = shutil.which(shell_name)
+    if shell is None:
+        message = f"no {shell_name} here (apt-get install {shell_name})"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must test every shell the lab knows, but there is {message}")
+        pytest.skip(message)
+    home = home_for(shell_name, tmp_path / "home")
+    environment = lab_environment({**os.environ, "HOME": str(home)})
+    environment.pop("ZDOTDIR", None)
+    command = terminal_shell(shell)
+    assert command is not None
+    typed = (
+        'echo "learner: $LEARNER_SETTING"; python -c "import sys, websockets; print(sys.prefix)"\n'
+    )
+    (home / ".bashrc").write_text((home / ".bashrc").read_text() + "LEARNER_SETTING=kept\n")
+    (home / ".zshrc").write_text((home / ".zshrc").read_text() + "LEARNER_SETTING=kept\n")
+    ran = subprocess.run(
+        command,
+        input=typed + "exit\n",
+        env=environment,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=TERMINAL_TIMEOUT,
+    )
+    assert NOT_THE_COURSES not in ran.stdout, ran.stdout + ran.stderr
+    assert "learner: kept" in ran.stdout, ran.stdout + ran.stderr  # Their own file ran.
+    assert sys.prefix in ran.stdout.splitlines(), ran.stdout + ran.stderr

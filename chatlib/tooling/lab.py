@@ -66,7 +66,9 @@ def lab_environment(environment: dict[str, str]) -> dict[str, str]:
     changed = dict(environment)
     changed["PATH"] = os.pathsep.join([bin_folder, environment.get("PATH", "")])
     changed["CHATLIB_COURSE_BIN"] = bin_folder
-    changed["CHATLIB_USER_ZDOTDIR"] = environment.get("ZDOTDIR") or str(Path.home())
+    # zsh reads the learner's files from here (their ZDOTDIR, else their home).
+    user_zdotdir = environment.get("ZDOTDIR") or environment.get("HOME") or str(Path.home())
+    changed["CHATLIB_USER_ZDOTDIR"] = user_zdotdir
     if sys.prefix != sys.base_prefix:  # A virtual environment: say so, as activate would.
         changed["VIRTUAL_ENV"] = sys.prefix
     return changed
