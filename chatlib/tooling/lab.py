@@ -32,6 +32,8 @@ from chatlib.checks.files import course_folder
 FIRST_LESSON = "notebooks/01_echo.ipynb"
 # The start-up files of the terminals' shells (see the module's docstring).
 SHELL_FILES = Path(__file__).resolve().parent / "shell"
+# What the file browser hides: JupyterLab's own list, and the editable install's metadata.
+HIDDEN_FILES = ["__pycache__", "*.pyc", "*.pyo", ".DS_Store", "*~", "*.egg-info"]
 
 
 def course_bin() -> Path:
@@ -84,6 +86,8 @@ def lab_command(folder: Path, options: list[str], shell: str | None) -> list[str
         f"--ServerApp.root_dir={folder}",
         f"--LabApp.default_url=/lab/tree/{FIRST_LESSON}",
     ]
+    # The file browser shows the course, not the install's leftovers (chatlib.egg-info).
+    command += [f"--ContentsManager.hide_globs={pattern}" for pattern in HIDDEN_FILES]
     shell_command = terminal_shell(shell or "")
     if shell_command is not None:
         setting = json.dumps({"shell_command": shell_command})
@@ -104,8 +108,14 @@ def open_lab(options: list[str]) -> int:
         )
         return 2
     command = lab_command(folder, options, os.environ.get("SHELL"))
+    environment = lab_environment(dict(os.environ))
+    if os.name == "posix":
+        # This process becomes JupyterLab: Ctrl-C, a SIGTERM or a hub's stop reach it
+        # directly, and no parent is left behind to outlive it or be outlived.
+        os.chdir(folder)
+        os.execve(sys.executable, command, environment)
     try:
-        return subprocess.call(command, cwd=folder, env=lab_environment(dict(os.environ)))
+        return subprocess.call(command, cwd=folder, env=environment)
     except KeyboardInterrupt:
         # JupyterLab got the Ctrl-C too and shuts itself down; nothing more to say.
         return 130
