@@ -160,7 +160,9 @@ def tty_settings_restored() -> Iterator[None]:
     spare terminal that nobody types on (:func:`stop_reading_the_keyboard`). A read that
     starts from then on sets up that spare terminal and waits there until the process is
     gone. Only then are the saved settings written back, through a copy of the real
-    terminal's descriptor kept for the purpose.
+    terminal's descriptor kept for the purpose. (The one schedule this cannot rule out is a
+    mode switch already inside the kernel at the very instant of the swap: one system call,
+    whose end only readline itself could report.)
     """
     import termios
 
@@ -172,7 +174,11 @@ def tty_settings_restored() -> Iterator[None]:
     try:
         yield
     finally:
-        stop_reading_the_keyboard()
+        # Only line editing changes the terminal's mode, and the keyboard is read with it only
+        # when is_interactive() (typed_lines). The plain reads of piped_lines are left alone:
+        # on macOS, replacing a descriptor under a blocked read() may wait for that read.
+        if is_interactive():
+            stop_reading_the_keyboard()
         # Drop what was typed but not sent: otherwise the shell would run it as a command.
         termios.tcflush(keyboard, termios.TCIFLUSH)
         termios.tcsetattr(keyboard, termios.TCSADRAIN, saved)
@@ -183,11 +189,12 @@ def stop_reading_the_keyboard() -> None:
     """Point standard input at a spare pseudo-terminal that nobody types on, for good.
 
     Any read of standard input that starts afterwards, whichever thread starts it, waits
-    forever without touching the user's terminal. It stays a terminal on purpose: ``input()``
-    then still reads through readline, which holds no lock of Python's own, whereas reading
-    from a file such as ``/dev/null`` goes through ``sys.stdin``'s buffer, and a daemon
-    thread stopped at exit while holding that buffer's lock makes Python abort with "Fatal
-    Python error: _enter_buffered_busy".
+    forever without touching the user's terminal; a read already waiting goes on waiting,
+    which changes nothing. It stays a terminal on purpose: ``input()`` then still reads
+    through readline, which holds no lock of Python's own, whereas reading from a file such
+    as ``/dev/null`` goes through ``sys.stdin``'s buffer, and a daemon thread stopped at exit
+    while holding that buffer's lock makes Python abort with "Fatal Python error:
+    _enter_buffered_busy".
     """
     try:
         # The controlling side stays open (never closed: the process is leaving), so that a
