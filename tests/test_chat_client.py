@@ -592,7 +592,8 @@ async def test_terminal_is_left_as_found_when_the_user_leaves(keys, scripted_ser
 # process ends only once that read has set its terminal up (readline's pre-input hook) or
 # given up. This is a schedule a busy machine can produce by chance: the keyboard thread is
 # not given the processor until the client has left.
-LATE_READ_LAUNCHER = """
+HELD_READ_NOTE = "(this keyboard read waits until the client has left)"
+LATE_READ_LAUNCHER = f"""
 import atexit, builtins, sys, threading
 import readline
 from chatlib.cli import main
@@ -609,7 +610,7 @@ def held_input(prompt=""):
     reads += 1
     if reads < HELD_READ:
         return typed_input(prompt)
-    print("(this keyboard read waits until the client has left)", flush=True)
+    print({HELD_READ_NOTE!r}, flush=True)
     client_left.wait()
     try:
         return typed_input(prompt)
@@ -619,7 +620,7 @@ def held_input(prompt=""):
 
 def let_the_held_read_start():
     client_left.set()
-    read_settled.wait(5)
+    read_settled.wait({WAIT})
 
 
 def settled_once_held_read_set_up():
@@ -632,7 +633,6 @@ readline.set_pre_input_hook(settled_once_held_read_set_up)
 atexit.register(let_the_held_read_start)
 raise SystemExit(main(["chat-client", *sys.argv[1:]]))
 """
-HELD_READ_NOTE = "(this keyboard read waits until the client has left)"
 
 
 async def server_goes_away_while_a_line_is_half_typed(master: int, server: ScriptedServer) -> None:
