@@ -461,6 +461,23 @@ async def start_in_terminal(command: list[str], slave: int, *args: str):
     )
 
 
+async def assert_the_shell_gets_what_is_typed_next(screen: TerminalScreen, slave: int) -> None:
+    """Once the client has exited, type a command as the user would at their shell's prompt:
+    the terminal must echo it, and the next program to read the terminal (the shell) must get
+    exactly that line, neither in readline's raw mode nor after leftovers typed in the client.
+    """
+    os.write(screen.master, b"echo back\r")
+    await screen.expect("echo back\r\n")
+    loop = asyncio.get_running_loop()
+    line_ready = asyncio.Event()
+    loop.add_reader(slave, line_ready.set)
+    try:
+        await asyncio.wait_for(line_ready.wait(), WAIT)
+    finally:
+        loop.remove_reader(slave)
+    assert os.read(slave, 1024) == b"echo back\n"
+
+
 @BOTH_CLIENTS
 async def test_terminal_session_shows_messages_while_idle_and_ctrl_c_leaves_cleanly(
     client_command, scripted_server, terminal
@@ -487,6 +504,7 @@ async def test_terminal_session_shows_messages_while_idle_and_ctrl_c_leaves_clea
         settings_after = termios.tcgetattr(slave)
         assert settings_after[3] & LINE_MODE_FLAGS == settings_before[3] & LINE_MODE_FLAGS
         assert settings_after == settings_before
+        await assert_the_shell_gets_what_is_typed_next(screen, slave)
     finally:
         screen.close()
         if process.returncode is None:
@@ -512,6 +530,162 @@ async def test_terminal_is_left_usable_when_the_server_shuts_down(scripted_serve
         assert b"Traceback" not in screen.output
         assert b"Fatal Python error" not in screen.output
         assert termios.tcgetattr(slave) == settings_before
+        await assert_the_shell_gets_what_is_typed_next(screen, slave)
+    finally:
+        screen.close()
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+async def wait_for_line_editing(slave: int) -> None:
+    """Wait until readline has switched the terminal to its own mode to read a line.
+
+    A key typed before that is handled by the terminal's own line discipline: a Ctrl-D there
+    is an end-of-file mark that readline, switching modes, then reads as a plain character.
+    Nothing is written when readline is ready, so this watches the terminal's state.
+    """
+    deadline = asyncio.get_running_loop().time() + WAIT
+    while termios.tcgetattr(slave)[3] & termios.ICANON:
+        assert asyncio.get_running_loop().time() < deadline, (
+            f"readline did not start reading within {WAIT} s"
+        )
+        await asyncio.sleep(0.01)
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        pytest.param(b"\x04", id="ctrl-d"),
+        pytest.param(b"/quit\r", id="quit"),
+        pytest.param(b"half a sen\x03", id="ctrl-c-while-a-line-is-half-typed"),
+    ],
+)
+async def test_terminal_is_left_as_found_when_the_user_leaves(keys, scripted_server, terminal):
+    master, slave = terminal
+    settings_before = termios.tcgetattr(slave)
+    process = await start_in_terminal(
+        CHATLIB_CLIENT, slave, "--url", scripted_server.url, "--name", "Alice"
+    )
+    screen = TerminalScreen(master)
+    try:
+        assert await first_message(scripted_server) == "Alice"
+        await wait_for_line_editing(slave)
+
+        os.write(master, keys)
+
+        assert await asyncio.wait_for(process.wait(), WAIT) == 0
+        assert await scripted_server.next_close_code() == 1000
+        assert b"Traceback" not in screen.output
+        assert termios.tcgetattr(slave) == settings_before
+        await assert_the_shell_gets_what_is_typed_next(screen, slave)
+    finally:
+        screen.close()
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
+# A keyboard read that starts after the client has left: chatlib's client run through this
+# launcher. Read number HELD_READ of the keyboard thread waits until the exit handlers run,
+# that is, after the client has left and put the terminal back; then it goes on, and the
+# process ends only once that read has set its terminal up (readline's pre-input hook) or
+# given up. This is a schedule a busy machine can produce by chance: the keyboard thread is
+# not given the processor until the client has left.
+HELD_READ_NOTE = "(this keyboard read waits until the client has left)"
+LATE_READ_LAUNCHER = f"""
+import atexit, builtins, sys, threading
+import readline
+from chatlib.cli import main
+
+HELD_READ = int(sys.argv.pop(1))
+reads = 0
+client_left = threading.Event()
+read_settled = threading.Event()
+typed_input = builtins.input
+
+
+def held_input(prompt=""):
+    global reads
+    reads += 1
+    if reads < HELD_READ:
+        return typed_input(prompt)
+    print({HELD_READ_NOTE!r}, flush=True)
+    client_left.wait()
+    try:
+        return typed_input(prompt)
+    finally:
+        read_settled.set()
+
+
+def let_the_held_read_start():
+    client_left.set()
+    read_settled.wait({WAIT})
+
+
+def settled_once_held_read_set_up():
+    if reads >= HELD_READ:
+        read_settled.set()
+
+
+builtins.input = held_input
+readline.set_pre_input_hook(settled_once_held_read_set_up)
+atexit.register(let_the_held_read_start)
+raise SystemExit(main(["chat-client", *sys.argv[1:]]))
+"""
+
+
+async def server_goes_away_while_a_line_is_half_typed(master: int, server: ScriptedServer) -> None:
+    os.write(master, b"half a sen")
+    await server.stop()
+
+
+async def ctrl_c(master: int, server: ScriptedServer) -> None:
+    os.write(master, b"\x03")
+
+
+async def quit_command(master: int, server: ScriptedServer) -> None:
+    os.write(master, b"/quit\r")
+
+
+@pytest.mark.parametrize(
+    ("leave", "held_read"),
+    [
+        # The first read: the keyboard thread had not started reading when the client left.
+        pytest.param(server_goes_away_while_a_line_is_half_typed, 1, id="server-goes-away"),
+        pytest.param(ctrl_c, 1, id="ctrl-c"),
+        # The second read: the thread passed on "/quit" and went straight back to reading.
+        pytest.param(quit_command, 2, id="quit"),
+    ],
+)
+async def test_a_keyboard_read_that_starts_after_leaving_leaves_the_terminal_as_found(
+    leave, held_read, scripted_server, terminal
+):
+    master, slave = terminal
+    settings_before = termios.tcgetattr(slave)
+    process = await start_in_terminal(
+        [sys.executable, "-c", LATE_READ_LAUNCHER, str(held_read)],
+        slave,
+        "--url",
+        scripted_server.url,
+        "--name",
+        "Alice",
+    )
+    screen = TerminalScreen(master)
+    try:
+        assert await first_message(scripted_server) == "Alice"
+
+        await leave(master, scripted_server)
+
+        assert await asyncio.wait_for(process.wait(), WAIT) == 0
+        assert HELD_READ_NOTE.encode() in screen.output, "the late read did not happen"
+        assert b"Traceback" not in screen.output
+        settings_after = termios.tcgetattr(slave)
+        assert settings_after[3] & LINE_MODE_FLAGS == settings_before[3] & LINE_MODE_FLAGS, (
+            "the terminal was left without echo or line editing"
+        )
+        assert settings_after == settings_before
+        await assert_the_shell_gets_what_is_typed_next(screen, slave)
     finally:
         screen.close()
         if process.returncode is None:
