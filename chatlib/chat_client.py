@@ -29,7 +29,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
 
 from chatlib.client_errors import CONNECTION_FAILURES, explain_connection_failure
-from chatlib.terminal import KeyboardLines, is_interactive, show
+from chatlib.terminal import END_OF_INPUT_KEY, KeyboardLines, is_interactive, show
 
 QUIT_COMMAND = "/quit"
 SERVER_PROGRAM = "chat-server"  # What serves this client: `python -m chatlib chat-server`.
@@ -65,7 +65,10 @@ def start_keyboard(url: str, name: str | None) -> KeyboardLines:
     and the checker read.
     """
     if is_interactive():
-        print(f"Connected to {url}. Type a message and press Enter; /quit or Ctrl-D leaves.")
+        print(
+            f"Connected to {url}. Type a message and press Enter;"
+            f" /quit or {END_OF_INPUT_KEY} leaves."
+        )
         if name is None:
             # Printed once, here, rather than before every line: the first line typed is the
             # name, and the server answers with a "[Server]: ..." line if it refuses it.

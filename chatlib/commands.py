@@ -16,6 +16,7 @@ it also changes to the course folder first.
 """
 
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -65,9 +66,55 @@ def typed_python() -> str:
     return str(executable)
 
 
-def quoted(words: list[str]) -> str:
-    """``words`` as one command line, each quoted as this system's shell needs."""
-    return subprocess.list2cmdline(words) if sys.platform == "win32" else shlex.join(words)
+# The shells a printed command is written for. JupyterLab's terminals on Windows, and Windows
+# Terminal, run PowerShell; cmd.exe is the older console's; everything else is a POSIX shell.
+POSIX, POWERSHELL, CMD = "posix", "powershell", "cmd"
+# What PowerShell takes as one word without quotes (a path, an option, a URL).
+_POWERSHELL_PLAIN_WORD = re.compile(r"[\w.:\\/=+-]+")
+
+
+def default_shell() -> str:
+    """The shell a learner's terminal runs on this system: PowerShell on Windows, else POSIX."""
+    return POWERSHELL if sys.platform == "win32" else POSIX
+
+
+def _powershell_word(word: str) -> str:
+    """``word`` for PowerShell: as is when plain, else in single quotes (a quote doubled)."""
+    if _POWERSHELL_PLAIN_WORD.fullmatch(word):
+        return word
+    return "'" + word.replace("'", "''") + "'"
+
+
+def quoted(words: list[str], shell: str | None = None) -> str:
+    """``words`` as one command line for ``shell`` (this system's by default), each word
+    quoted as that shell needs.
+
+    PowerShell takes a quoted word at the start of a line as a string, not a command: the
+    call operator ``&`` goes in front of it (``& 'C:\\Users\\Jane Doe\\python.exe' -m ...``).
+    """
+    shell = shell or default_shell()
+    if shell == POSIX:
+        return shlex.join(words)
+    if shell == CMD:
+        return subprocess.list2cmdline(words)
+    written = [_powershell_word(word) for word in words]
+    if written and written[0] != words[0]:
+        written[0] = f"& {written[0]}"
+    return " ".join(written)
+
+
+def in_folder(folder: str, words: list[str], shell: str | None = None) -> str:
+    """The command line that goes to ``folder``, then runs ``words``, in ``shell``.
+
+    PowerShell 5.1 (Windows' own) has no ``&&``: its separator is ``;``. cmd's ``cd`` changes
+    drive only with ``/d``.
+    """
+    shell = shell or default_shell()
+    if shell == POWERSHELL:
+        return f"Set-Location -LiteralPath {_powershell_word(folder)}; {quoted(words, shell)}"
+    if shell == CMD:
+        return f"cd /d {subprocess.list2cmdline([folder])} && {quoted(words, shell)}"
+    return f"cd {shlex.quote(folder)} && {quoted(words, shell)}"
 
 
 def chatlib_command(*args: str) -> str:

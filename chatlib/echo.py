@@ -11,7 +11,7 @@ from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed, ConnectionClosedError, ConnectionClosedOK
 
 from chatlib.client_errors import CONNECTION_FAILURES, explain_connection_failure
-from chatlib.terminal import KeyboardLines, show
+from chatlib.terminal import END_OF_INPUT_KEY, KeyboardLines, show
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ async def interactive_echo_client(url: str) -> int:
         print(explain_connection_failure(url, error, "echo-server"))
         return 1
     async with websocket:
-        print(f"Connected to {url}. Type a message and press Enter; Ctrl-D quits.")
+        print(f"Connected to {url}. Type a message and press Enter; {END_OF_INPUT_KEY} quits.")
         keyboard = KeyboardLines()
         try:
             while (line := await keyboard.next_line()) is not None:

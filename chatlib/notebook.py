@@ -44,7 +44,7 @@ from chatlib.checks.files import course_folder, find_course_folder
 from chatlib.checks.participants import Participant
 from chatlib.checks.renderers import notebook_report
 from chatlib.checks.results import CheckResult
-from chatlib.commands import quoted
+from chatlib.commands import in_folder, quoted
 from chatlib.harness import RunningProgram, start_server_program
 from chatlib.redis_process import redis_binary, redis_command
 from chatlib.serving import LOOPBACK, close_within, free_port, page_url, server_url
@@ -185,19 +185,21 @@ def python_command(*args: str) -> list[str]:
     return [sys.executable, *args]
 
 
-def terminal_command(*args: str) -> str:
+def terminal_command(*args: str, shell: str | None = None) -> str:
     """The command line that runs ``python ARGS`` when pasted into a terminal, anywhere.
 
     A terminal of JupyterLab on a JupyterHub is a login shell: its ``python`` may not exist,
     or may be another Python than this kernel's. So the command names this kernel's
     interpreter (``sys.executable``) and first goes to the course folder, where the file
-    names and ``chatlib check`` find the learner's files. Each part is quoted for the shell.
+    names and ``chatlib check`` find the learner's files. It is written for ``shell``: by
+    default, what JupyterLab's terminals run here (PowerShell on Windows, a POSIX shell
+    elsewhere); ``shell="cmd"`` writes it for Windows' older console.
     """
     words = python_command(*args)
     folder = find_course_folder()
     if folder is None:
-        return quoted(words)
-    return f"cd {quoted([str(folder)])} && {quoted(words)}"
+        return quoted(words, shell)
+    return in_folder(str(folder), words, shell)
 
 
 async def start_program(

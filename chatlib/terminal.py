@@ -31,6 +31,12 @@ CURSOR_UP = "\x1b[A"
 CURSOR_DOWN = "\x1b[B"
 INSERT_LINE = "\x1b[L"
 
+# The key that ends input, as the clients and the lessons name it: Ctrl-D in the terminals of
+# Linux and macOS; on Windows, Ctrl-Z then Enter (Ctrl-D there types a character, "\x04").
+END_OF_INPUT_KEY = "Ctrl-Z then Enter" if sys.platform == "win32" else "Ctrl-D"
+# A line that holds only that character: someone pressed Ctrl-D, then Enter, on Windows.
+TYPED_CTRL_D = "\x04"
+
 
 def is_interactive() -> bool:
     """True when a person types on a terminal (not when input comes from a pipe or file)."""
@@ -68,7 +74,8 @@ class KeyboardLines:
     """The lines the user types, delivered to asyncio code one at a time.
 
     Create it inside a running event loop, then ``await keyboard.next_line()``; it returns
-    ``None`` once input has ended (Ctrl-D, or the end of a piped file).
+    ``None`` once input has ended (Ctrl-D, Ctrl-Z then Enter on Windows, a line of just
+    Ctrl-D typed there out of habit, or the end of a piped file).
     """
 
     def __init__(self) -> None:
@@ -83,6 +90,8 @@ class KeyboardLines:
     def _read_forever(self) -> None:
         """Runs in the thread: read lines until end of input and pass each to the loop."""
         lines = typed_lines() if is_interactive() else piped_lines()
+        # A line of just Ctrl-D is the end of input too: never a name or a message to send.
+        lines = itertools.takewhile(lambda line: line != TYPED_CTRL_D, lines)
         for line in itertools.chain(lines, [None]):  # None says that input has ended.
             try:
                 self._loop.call_soon_threadsafe(self._lines.put_nowait, line)

@@ -2,7 +2,8 @@
 
 Start the chat server first (python -m chatlib chat-server), then in two terminals:
     python solutions/chat_client.py --name Alice
-Messages from the room appear as they arrive; /quit, Ctrl-D or Ctrl-C leaves.
+Messages from the room appear as they arrive; /quit, Ctrl-C or the end of input leaves
+(Ctrl-D; on Windows, Ctrl-Z then Enter).
 """
 
 import argparse
@@ -27,7 +28,7 @@ def start_keyboard_thread() -> asyncio.Queue:
 
     def read_lines() -> None:
         try:
-            while line := sys.stdin.readline():  # "" means the end of input (Ctrl-D).
+            while line := sys.stdin.readline():  # "": end of input (Ctrl-D, or Ctrl-Z Enter).
                 # An asyncio.Queue is not thread-safe: ask the loop to put the line in.
                 loop.call_soon_threadsafe(lines.put_nowait, line.rstrip("\r\n"))
             loop.call_soon_threadsafe(lines.put_nowait, None)

@@ -271,6 +271,22 @@ async def test_end_of_input_closes_the_connection_and_exits_0(
     assert "Traceback" not in finished.stderr
 
 
+async def test_a_line_of_just_ctrl_d_ends_the_input_and_is_never_sent(
+    scripted_server, start_client
+):
+    """On Windows Ctrl-D types a character; a learner used to Linux presses it, then Enter."""
+    client = await start_client(CHATLIB_CLIENT, scripted_server.url, "--name", "Alice")
+    assert await first_message(scripted_server) == "Alice"
+
+    await client.type("\x04")
+    await client.type("typed after the end")
+
+    finished = await client.exit()
+    assert finished.returncode == 0
+    assert await scripted_server.next_close_code() == 1000
+    assert scripted_server.received == ["Alice"], "a Ctrl-D line must not reach the room"
+
+
 @BOTH_CLIENTS
 async def test_ctrl_c_closes_the_connection_and_exits_0_without_traceback(
     client_command, scripted_server, start_client

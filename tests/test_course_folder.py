@@ -13,6 +13,7 @@
 
 import asyncio
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -28,6 +29,7 @@ from chatlib.chat_server import ChatServer, serve_options
 from chatlib.checks import files
 from chatlib.checks.catalogue import EXERCISES
 from chatlib.checks.files import CourseFolderNotFound, course_folder, learner_file, solution_file
+from chatlib.commands import default_shell, in_folder, quoted
 from chatlib.notebook import chat_page_link, terminal_command
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -144,3 +146,73 @@ async def test_the_chat_page_link_goes_through_the_hub_on_a_hub(monkeypatch: pyt
 def test_the_chat_page_link_is_the_servers_address_elsewhere(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.delenv("JUPYTERHUB_SERVICE_PREFIX", raising=False)
     assert chat_page_link("ws://127.0.0.1:41234").href == "http://127.0.0.1:41234/"
+
+
+# --- Commands written for the learner's shell -------------------------------------------------
+
+JANE = r"C:\Users\Jane Doe\course"
+JANES_PYTHON = rf"{JANE}\.venv\Scripts\python.exe"
+
+
+@pytest.mark.parametrize(
+    ("shell", "expected"),
+    [
+        pytest.param(
+            "powershell",
+            f"Set-Location -LiteralPath '{JANE}'; & '{JANES_PYTHON}' -m chatlib chat-client"
+            " --url ws://127.0.0.1:4242 --name 'O''Neil'",
+            id="powershell",
+        ),
+        pytest.param(
+            "cmd",
+            f'cd /d "{JANE}" && "{JANES_PYTHON}" -m chatlib chat-client'
+            " --url ws://127.0.0.1:4242 --name O'Neil",
+            id="cmd",
+        ),
+    ],
+)
+def test_a_printed_command_is_written_for_the_windows_shell_it_is_pasted_into(
+    shell: str, expected: str
+) -> None:
+    """PowerShell 5.1 has no && and takes a quoted path as a string (& runs it); cmd's cd
+    changes drive only with /d. A folder with a space, and a quote in a name."""
+    words = [JANES_PYTHON, "-m", "chatlib", "chat-client", "--url", "ws://127.0.0.1:4242"]
+    assert in_folder(JANE, [*words, "--name", "O'Neil"], shell) == expected
+
+
+def test_a_plain_python_path_needs_no_call_operator_in_powershell() -> None:
+    assert quoted([r".venv\Scripts\python.exe", "-m", "chatlib"], "powershell") == (
+        r".venv\Scripts\python.exe -m chatlib"
+    )
+
+
+def test_windows_kernels_write_for_powershell_the_shell_of_jupyterlabs_terminals(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sys, "platform", "win32")
+    assert default_shell() == "powershell"
+    assert terminal_command("-m", "chatlib", "progress").startswith("Set-Location -LiteralPath ")
+
+
+def test_a_command_names_python_only_where_python_is_this_interpreter(tmp_path: Path) -> None:
+    """With another python first on PATH (pyenv, conda), the advice names this one's path."""
+    other = tmp_path / "other-bin"
+    other.mkdir()
+    (other / "python").write_text("#!/bin/sh\nexit 1\n")
+    (other / "python").chmod(0o755)
+    ours = str(Path(sys.executable).parent)
+    show = "from chatlib.commands import chatlib_command; print(chatlib_command('progress'))"
+
+    def printed_with(path: str) -> str:
+        environment = {**os.environ, "PATH": path}
+        ran = subprocess.run(
+            [sys.executable, "-c", show], env=environment, cwd=tmp_path, capture_output=True,
+            text=True, timeout=30,
+        )  # fmt: skip
+        assert ran.returncode == 0, ran.stderr
+        return ran.stdout.strip()
+
+    assert printed_with(f"{other}{os.pathsep}{ours}") == shlex.join(
+        [sys.executable, "-m", "chatlib", "progress"]
+    )
+    assert printed_with(f"{ours}{os.pathsep}{other}") == "python -m chatlib progress"

@@ -14,7 +14,7 @@ Try it: start the chat server (python -m chatlib chat-server), then in two termi
 Check it (the checker starts its own server): python -m chatlib check chat_client
 
 As it is, this client connects, sends nothing, prints nothing, and ends when the input ends
-(Ctrl-D).
+(Ctrl-D; on Windows, Ctrl-Z then Enter).
 """
 
 import argparse
@@ -41,7 +41,7 @@ def start_keyboard_thread() -> asyncio.Queue:
 
     def read_lines() -> None:
         try:
-            while line := sys.stdin.readline():  # "" means the end of input (Ctrl-D).
+            while line := sys.stdin.readline():  # "": end of input (Ctrl-D, or Ctrl-Z Enter).
                 # An asyncio.Queue is not thread-safe: ask the loop to put the line in.
                 loop.call_soon_threadsafe(lines.put_nowait, line.rstrip("\r\n"))
             loop.call_soon_threadsafe(lines.put_nowait, None)
