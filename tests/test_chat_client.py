@@ -10,13 +10,10 @@ message at the server or the end of the process.
 """
 
 import asyncio
-import fcntl
 import os
-import pty
 import signal
 import socket
 import sys
-import termios
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +25,15 @@ from chatlib.chat_server import ChatServer
 from chatlib.checks import EXERCISES
 from chatlib.checks.files import solution_file
 from chatlib.harness import STARTUP_LIMIT, ScriptedServer
+
+# Pseudo-terminals exist on Linux and macOS only. On Windows this module still collects, and
+# the tests that need a real terminal skip, saying why (Windows consoles are simulated in
+# tests/test_terminal.py).
+if sys.platform != "win32":
+    import fcntl
+    import pty
+    import termios
+NO_PTY_HERE = "pseudo-terminals (pty, termios) exist on Linux and macOS only"
 
 ROOT = Path(__file__).resolve().parent.parent
 WAIT = 5.0  # seconds: a generous bound for what should take milliseconds
@@ -451,12 +457,14 @@ def make_it_the_controlling_terminal() -> None:
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
-LINE_MODE_FLAGS = termios.ECHO | termios.ICANON
+LINE_MODE_FLAGS = (termios.ECHO | termios.ICANON) if sys.platform != "win32" else 0
 
 
 @pytest.fixture
 async def terminal() -> AsyncIterator[tuple[int, int]]:
     """A pseudo-terminal as (master, slave) file descriptors, closed at teardown."""
+    if sys.platform == "win32":
+        pytest.skip(NO_PTY_HERE)
     master, slave = pty.openpty()
     yield master, slave
     os.close(master)

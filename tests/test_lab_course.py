@@ -33,7 +33,13 @@ from websockets.asyncio.client import connect
 from chatlib.serving import free_port
 from chatlib.tooling.lab import FIRST_LESSON, lab_environment, terminal_shell
 
-pytestmark = pytest.mark.xdist_group("course-lab")  # One JupyterLab for the module.
+pytestmark = [
+    pytest.mark.xdist_group("course-lab"),  # One JupyterLab for the module.
+    pytest.mark.skipif(
+        sys.platform == "win32",
+        reason="JupyterLab's terminals run PowerShell on Windows; these tests drive bash and zsh",
+    ),
+]
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTUP_TIMEOUT = 60  # seconds for JupyterLab to answer

@@ -1,0 +1,80 @@
+"""What keeps the project usable on Windows and macOS, checked on Linux.
+
+No Windows or macOS machine runs these tests, so the parts that can be checked from here are:
+
+- every module of chatlib and of the tests imports on any system: a module that only Linux
+  and macOS have (``termios``, ``pty``, ``fcntl``...) is imported under a check of
+  ``sys.platform``, or inside the function that needs it, never at the top of a file (on
+  Windows, a test file that does so cannot even be collected, and nothing runs);
+- the files that a POSIX shell reads keep LF line endings in every checkout
+  (``.gitattributes``): a clone made by Git for Windows and used from WSL would otherwise
+  give ``.ci/find-python`` a CRLF first line, and bash would fail on the start-up files of
+  JupyterLab's terminals.
+"""
+
+import ast
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+# Standard modules that Windows' Python does not have.
+POSIX_ONLY = {"fcntl", "grp", "posix", "pty", "pwd", "resource", "syslog", "termios", "tty"}
+SOURCES = sorted([*ROOT.glob("chatlib/**/*.py"), *ROOT.glob("tests/**/*.py")])
+
+
+def top_level_imports(tree: ast.Module) -> list[tuple[int, str]]:
+    """(line, module) of each import run when the module is imported: at the top level,
+    or in a ``try`` there; not inside a function, a class or an ``if``."""
+    found = []
+    for statement in tree.body:
+        blocks = [statement]
+        if isinstance(statement, ast.Try):
+            blocks = [*statement.body, *statement.orelse, *statement.finalbody]
+        for node in blocks:
+            if isinstance(node, ast.Import):
+                found += [(node.lineno, alias.name.split(".")[0]) for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                found.append((node.lineno, node.module.split(".")[0]))
+    return found
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda path: str(path.relative_to(ROOT)))
+def test_no_module_imports_a_posix_only_module_unconditionally(path: Path) -> None:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    unguarded = [
+        f"{path.relative_to(ROOT)}:{line}: import {module}"
+        for line, module in top_level_imports(tree)
+        if module in POSIX_ONLY
+    ]
+    assert not unguarded, (
+        "Windows has no such module: import it under `if sys.platform != 'win32':` or where"
+        " it is used:\n" + "\n".join(unguarded)
+    )
+
+
+# Files a POSIX shell reads: they must keep LF line endings, whatever the checkout.
+SHELL_READ = [
+    ".ci/run",
+    ".ci/find-python",
+    "Makefile",
+    "binder/postBuild",
+    "chatlib/tooling/shell/bashrc",
+    "chatlib/tooling/shell/zsh/.zshrc",
+    "chatlib/tooling/shell/zsh/.zshenv",
+]
+
+
+@pytest.mark.parametrize("name", SHELL_READ)
+def test_files_read_by_a_posix_shell_keep_lf_line_endings_in_every_checkout(name: str) -> None:
+    asked = subprocess.run(
+        ["git", "-C", str(ROOT), "check-attr", "eol", "--", name],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    if asked.returncode != 0:
+        pytest.skip(f"not a git checkout: {asked.stderr.strip()}")
+    assert asked.stdout.strip().endswith("eol: lf"), asked.stdout
+    assert b"\r\n" not in (ROOT / name).read_bytes()
