@@ -1,8 +1,14 @@
 """One-line explanations for the ways a client can fail to reach its server.
 
 A learner who starts the client before the server should read what to do, not a traceback.
+So should one whose classroom network stands in the way (macOS' Local Network privacy, a
+host that does not exist). Each explanation is chosen by the error's kind (its class or its
+``errno``), the same on every system. (A server that cannot start is explained by
+:func:`chatlib.serving.startup_advice`.)
 """
 
+import errno
+import socket
 from urllib.parse import urlsplit
 
 from websockets.exceptions import InvalidHandshake, InvalidURI
@@ -34,10 +40,25 @@ def explain_connection_failure(url: str, error: BaseException, server_program: s
         return f"{url} answered, but not as a WebSocket server ({error})."
     if isinstance(error, TimeoutError):
         return f"{url} accepted the connection but never finished the WebSocket handshake."
+    if isinstance(error, socket.gaierror):
+        return f"Cannot find the host of {url} ({error.strerror}): check the address."
+    if isinstance(error, OSError) and error.errno in UNREACHABLE:
+        return (
+            f"{url} cannot be reached from this machine ({error.strerror}). On macOS, Local"
+            " Network privacy does this: allow your terminal (or Python) in System Settings >"
+            " Privacy & Security > Local Network. Elsewhere, check that both machines are on"
+            " the same network."
+        )
     if isinstance(error, OSError):
+        # Refused (nothing listens), or refused at each of localhost's addresses (IPv6, IPv4).
         command = start_command(server_program, url)
         return f"No server answers at {url}. Start one first with `{command}`, then retry."
     return f"Could not connect to {url}: {error}."
+
+
+# No route to the other machine: its network is not ours, or macOS' Local Network privacy
+# keeps this program off it ("No route to host", errno 65 there).
+UNREACHABLE = {errno.EHOSTUNREACH, errno.ENETUNREACH}
 
 
 # The exceptions ``websockets.asyncio.client.connect`` raises when it cannot connect.

@@ -13,6 +13,7 @@ command line:
 
 import asyncio
 import contextlib
+import errno
 import logging
 import signal
 import socket
@@ -178,6 +179,35 @@ def one_line_errors(record: logging.LogRecord) -> bool:
     return True
 
 
+def startup_advice(error: OSError) -> str:
+    """What to do when a server cannot start listening, in one line, chosen by the error.
+
+    "Port in use" is the common case, not the only one: a host that is not this machine's,
+    or a port the system keeps for itself (below 1024 without administrator rights; on
+    Windows, the ranges Hyper-V and WSL reserve, which fail with WinError 10013).
+    """
+    if isinstance(error, socket.gaierror):
+        return "No such host: check --host (localhost, or 0.0.0.0 for every address here)."
+    if error.errno == errno.EADDRINUSE:
+        return (
+            "Another program already listens on that port (a server you started earlier?)."
+            " Stop it, or pass another --port (--port 0 picks a free one)."
+        )
+    if error.errno == errno.EADDRNOTAVAIL:
+        return (
+            "This machine has no such address: use --host localhost, --host 0.0.0.0 (every"
+            " address of this machine) or one of its own addresses."
+        )
+    if error.errno == errno.EACCES:
+        return (
+            "The system does not let this program use that port: ports below 1024 need"
+            " administrator rights, and Windows reserves ranges of ports for Hyper-V and WSL"
+            " (`netsh interface ipv4 show excludedportrange protocol=tcp` lists them). Pass"
+            " another --port (--port 0 picks a free one)."
+        )
+    return "Check --host and --port, or pass --port 0 to let the system pick a free port."
+
+
 def run_until_interrupted(main: Awaitable[None]) -> int:
     """Run ``main`` with ``asyncio.run`` and turn a Ctrl-C into a quiet exit status 0.
 
@@ -190,9 +220,6 @@ def run_until_interrupted(main: Awaitable[None]) -> int:
         return 0
     except OSError as error:
         print(f"Cannot start the server: {error.strerror or error}.", file=sys.stderr)
-        print(
-            "Is another server already using that port? Stop it, or pass another --port.",
-            file=sys.stderr,
-        )
+        print(startup_advice(error), file=sys.stderr)
         return 1
     return 0

@@ -1,12 +1,15 @@
 """The echo client's command line, as a learner runs it against the echo and uppercase servers."""
 
 import asyncio
+import errno
 import shlex
+import socket
 from pathlib import Path
 
 import pytest
 from conftest import chatlib_command
 
+from chatlib.client_errors import explain_connection_failure
 from chatlib.harness import start_server_program
 
 REPLY_TIMEOUT = 10  # seconds for the whole client run: connect, two round trips, exit
@@ -58,3 +61,31 @@ async def test_no_server_is_explained_in_one_line_whose_command_starts_the_missi
         assert "< hello" in stdout.splitlines()
     finally:
         await server.kill()
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        pytest.param(
+            socket.gaierror(socket.EAI_NONAME, "Name or service not known"),
+            "Cannot find the host of ws://192.0.2.7:8765",
+            id="no-such-host",
+        ),
+        pytest.param(
+            OSError(errno.EHOSTUNREACH, "No route to host"),
+            "On macOS, Local Network privacy does this",
+            id="macos-local-network",
+        ),
+        pytest.param(
+            ConnectionRefusedError(errno.ECONNREFUSED, "Connect call failed"),
+            "No server answers at ws://192.0.2.7:8765. Start one first",
+            id="refused",
+        ),
+    ],
+)
+def test_each_way_of_not_reaching_the_server_gets_its_own_one_line_advice(error, expected):
+    """Errors that cannot be made on loopback alone (a name lookup, another network), built as
+    the system raises them: each gets the advice for its cause, never "start a server"."""
+    explained = explain_connection_failure("ws://192.0.2.7:8765", error, "echo-server")
+    assert expected in explained
+    assert "\n" not in explained

@@ -113,9 +113,22 @@ def test_port_already_in_use_is_explained_without_a_traceback_and_exits_1(progra
 
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
-    error = result.stderr.splitlines()[0]
+    error, advice = result.stderr.splitlines()
     assert "already in use" in error
     assert str(port) in error
+    assert advice.startswith("Another program already listens on that port")
+
+
+def test_a_host_that_is_not_this_machines_gets_its_own_advice_not_port_in_use():
+    """192.0.2.1 is a documentation address (RFC 5737): no machine has it, so binding to it
+    fails at once, without a packet sent."""
+    result = run_chatlib("chat-server", "--host", "192.0.2.1", "--port", "0")
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    error, advice = result.stderr.splitlines()
+    assert error.startswith("Cannot start the server: ") and "192.0.2.1" in error
+    assert advice.startswith("This machine has no such address"), advice
 
 
 @pytest.mark.parametrize(
