@@ -27,6 +27,7 @@ from chatlib.checks.pipeline import Program, check
 from chatlib.checks.renderers import TerminalReport, notebook_report
 from chatlib.harness.programs import KEPT_LINES, Output
 from chatlib.tooling.starters import starter_text
+from chatlib.tooling.watch import FileChanges
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMAND_TIMEOUT = 60  # seconds for one command that runs checks
@@ -551,3 +552,18 @@ def test_a_program_that_hangs_is_stopped_at_the_time_limit(tmp_path: Path) -> No
     assert f"did not finish within {HANG_TIME_LIMIT} s" in hang[0]["detail"]
     if sys.platform == "linux":  # The hanging server died with its checker.
         assert processes_running(str(folder / "eve_hangs")) == []
+
+
+def test_watch_sees_a_save_of_the_same_size_at_the_same_file_time(tmp_path: Path) -> None:
+    """On a file system that keeps times to the second or two (FAT on a USB stick), a quick
+    fix of one character keeps both the time and the size: the content still differs."""
+    file = tmp_path / "chat_server.py"
+    file.write_text("relay(message)\n")
+    changes = FileChanges(file)
+    assert changes.changed()  # The first look.
+    assert not changes.changed()
+    before = file.stat()
+    file.write_text("relay(messagE)\n")
+    os.utime(file, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert file.stat().st_mtime_ns == before.st_mtime_ns and file.stat().st_size == before.st_size
+    assert changes.changed()

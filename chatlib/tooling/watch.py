@@ -28,25 +28,22 @@ NEVER_SEEN = object()
 
 
 class FileChanges:
-    """Tells whether a file's content changed since the last time it was asked."""
+    """Tells whether a file's content changed since the last time it was asked.
+
+    It compares the content itself (its hash), not the file's time and size: a save within the
+    same second, of a file of the same size, leaves both unchanged on file systems that keep
+    times to the second or two (FAT and exFAT on USB sticks, some network shares), and a save
+    of the very same content changes the time but nothing to check. An exercise file is a few
+    kilobytes: reading it twice a second costs nothing.
+    """
 
     def __init__(self, file: Path) -> None:
         self.file = file
-        self._stamp: object = NEVER_SEEN
         self._digest: object = NEVER_SEEN
 
     def changed(self) -> bool:
         """True when the content differs from the last call's (the first call says True)."""
-        try:
-            status = self.file.stat()
-            stamp: object = (status.st_mtime_ns, status.st_size)
-        except OSError:
-            stamp = None  # The file is missing, or being replaced right now.
-        if stamp == self._stamp:
-            return False
-        self._stamp = stamp
-        # A save that rewrote the same content changes the time but not the hash.
-        digest = content_digest(self.file)
+        digest = content_digest(self.file)  # None while the file is missing or being replaced.
         if digest == self._digest:
             return False
         self._digest = digest
