@@ -2,15 +2,14 @@
 # Both create or update the virtual environment in .venv/ first; when pyproject.toml has not
 # changed since the last install, that step does nothing.
 #
-# Another Python: `make test PYTHON=python3.12` uses a virtual environment of its own,
-# .venv-3.12/, so switching versions never reinstalls the default one.
+# Another Python: `make lab PYTHON=python3.12` (macOS' own python3 is 3.9, too old) makes .venv/
+# with that one, so that every command of the README, `.venv/bin/python ...`, works as
+# written. `make test-versions` keeps one environment per version beside it (.venv-3.12/...).
 
 PYTHON ?= python3
 # The interpreter that PYTHON names, found even where pyenv has it but not on PATH.
 PYTHON_EXE := $(shell .ci/find-python $(PYTHON))
-# python3.12 -> 3.12; python3 (or python) -> .venv, the default environment.
-PYTHON_VERSION := $(patsubst python%,%,$(notdir $(PYTHON)))
-VENV := $(if $(filter-out 3,$(PYTHON_VERSION)),.venv-$(PYTHON_VERSION),.venv)
+VENV ?= .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
@@ -30,9 +29,20 @@ ROUNDS ?= 5
 # STRESS_OPTIONS=--own-network: each round in a network namespace of its own (tests/stress.py).
 STRESS_OPTIONS ?=
 
-.PHONY: install lab test test-slow test-core test-versions stress lint format clean
+.PHONY: install venv-version lab test test-slow test-core test-versions stress lint format clean
 
-install: $(INSTALLED)
+# Checked only when PYTHON is given: a plain `make test` uses .venv/ as it was made.
+VERSION_CHECK := $(if $(filter command line environment,$(origin PYTHON)),venv-version)
+
+install: $(VERSION_CHECK) $(INSTALLED)
+
+venv-version: | $(BIN)/python
+	@$(BIN)/python -c '$(SAME_VERSION)' \
+		"$$($(PYTHON_EXE) -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+
+# An environment made earlier with another Python is not silently reused for this one.
+SAME_VERSION := import sys; v = "%d.%d" % sys.version_info[:2]; sys.exit(v != sys.argv[1] and \
+	f"$(VENV)/ was made with Python {v}, not $(PYTHON): run `make clean` first, or leave out PYTHON")
 
 $(BIN)/python:
 	@test -n "$(PYTHON_EXE)" || { echo "No $(PYTHON) here: install it, or set PYTHON=python3.X"; exit 1; }
@@ -49,10 +59,10 @@ $(INSTALLED): pyproject.toml | $(BIN)/python
 # LAB_OPTIONS go to JupyterLab, e.g. make lab LAB_OPTIONS="--no-browser --port 8899".
 LAB_OPTIONS ?=
 
-lab: $(INSTALLED)
+lab: install
 	$(BIN)/python -m chatlib lab $(LAB_OPTIONS)
 
-lint: $(INSTALLED)
+lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
@@ -66,11 +76,11 @@ format: $(INSTALLED)
 test: lint
 	$(PYTEST) -m "not slow"
 
-test-slow: $(INSTALLED)
+test-slow: install
 	$(PYTEST) -m slow
 
 # The core tests on this PYTHON (no lint: ruff's verdict does not depend on the version).
-test-core: $(INSTALLED)
+test-core: install
 	$(PYTEST) $(CORE_TESTS)
 
 # The core tests on every other supported version that this machine has; a missing one is
@@ -78,14 +88,15 @@ test-core: $(INSTALLED)
 test-versions:
 	@for python in $(OTHER_PYTHONS); do \
 		if .ci/find-python $$python >/dev/null 2>&1; then \
-			$(MAKE) --no-print-directory test-core PYTHON=$$python || exit 1; \
+			$(MAKE) --no-print-directory test-core PYTHON=$$python VENV=.venv-$${python#python} \
+				|| exit 1; \
 		else \
 			echo "Skipping $$python: $$(.ci/find-python $$python 2>&1)"; \
 		fi; \
 	done
 
 # The whole suite ROUNDS times with one core kept busy; every failure, with its test id.
-stress: $(INSTALLED)
+stress: install
 	$(BIN)/python tests/stress.py --rounds $(ROUNDS) $(STRESS_OPTIONS) -- -n $(WORKERS) --dist loadgroup
 
 clean:
