@@ -153,7 +153,13 @@ async def close_within(server: Server, deadline: float) -> None:
             await server.wait_closed()
     except TimeoutError:
         # all_connections holds every connection whose handler is still running.
-        for connection in list(server.all_connections):
+        unanswered = list(server.all_connections)
+        plural = "s" if len(unanswered) != 1 else ""
+        print(
+            f"Cut {len(unanswered)} connection{plural} that did not answer within {deadline:g} s.",
+            flush=True,
+        )
+        for connection in unanswered:
             connection.transport.abort()
         async with asyncio.timeout(1):
             await server.wait_closed()

@@ -59,6 +59,8 @@ def lines_with(log: str, fragment: str) -> list[str]:
 
 EXCHANGE_SECONDS = 10
 LARGE_LINE = 60_000  # characters: one large chat line, under the 64 KiB frame limit
+# How much longer than its close deadline a shutdown may take before it counts as a hang.
+SHUTDOWN_HANG_BOUND = 15
 RSS_GROWTH_LIMIT = 5 * MiB
 
 
@@ -168,7 +170,11 @@ async def test_shutdown_finishes_in_time_with_a_stalled_client(chat_server, stop
     stalled.websocket.transport.abort()
 
     print(f"shutdown with a stalled client took {elapsed:.2f} s")
-    assert elapsed < CLOSE_TIMEOUT + 1, f"the server took {elapsed:.2f} s to exit"
+    # The deadline was what ended the wait (not luck), and the process did end: a server
+    # that waited for Stalled would never exit. The bound is for a hang, not a speed target:
+    # a busy machine may take seconds more to tear a process down.
+    assert f"Cut 1 connection that did not answer within {CLOSE_TIMEOUT:g} s." in ended.stdout
+    assert elapsed < CLOSE_TIMEOUT + SHUTDOWN_HANG_BOUND, f"the server took {elapsed:.2f} s"
     assert ended.returncode == 0, ended.stderr
     assert "Traceback" not in ended.stderr, ended.stderr
     assert "Stopping: closing every connection with code 1001" in ended.stdout
