@@ -14,6 +14,7 @@ from pathlib import Path
 
 import websockets
 
+from chatlib.bench import profiles
 from chatlib.bench.report import table, with_summary
 from chatlib.bench.sessions import CONFIGURATIONS, BenchSettings, run_benchmark, skipped
 
@@ -69,6 +70,13 @@ def main(argv: list[str] | None = None) -> int:
         help="let the scheduler place the server and the load (default: a core each)",
     )
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="FOLDER",
+        help="run each server under cProfile, write its profile in FOLDER and print the"
+        " functions it spent most time in (slows the servers down: compare shares, not speeds)",
+    )
     args = parser.parse_args(argv)
     if sys.platform != "linux":
         parser.error("the benchmark reads /proc: it runs on Linux only")
@@ -86,12 +94,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.variants:
         settings.configurations = tuple(args.variants)
     settings.pin = not args.no_pin
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
+        settings.profile = str(args.profile)
     for line in skipped(settings):
         print(line, flush=True)
     results = asyncio.run(run_benchmark(settings, show_progress))
     results["machine"] = machine()
     results["command"] = "python -m chatlib.bench " + " ".join(argv or sys.argv[1:])
     print(table(results))
+    if args.profile:
+        print(f"\n{profiles.report(args.profile)}")
     if args.json:
         args.json.write_text(json.dumps(with_summary(results), indent=1))
         print(f"Every figure: {args.json}")

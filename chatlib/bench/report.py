@@ -17,6 +17,7 @@ COLUMNS = (
     ("p99 ms", 7),
     ("max ms", 7),
     ("cpu us/msg", 10),
+    ("kernel", 6),
     ("sends/msg", 9),
     ("segs/msg", 8),
     ("RSS MiB", 7),
@@ -54,6 +55,7 @@ def summarize(results: dict) -> list[dict]:
                 "clients": clients,
                 "delivered_per_s": figure("saturating", "delivered_per_s"),
                 "cpu_us_per_delivery": figure("saturating", "server_cpu_us_per_delivery"),
+                "kernel_share": figure("saturating", "server_kernel_share"),
                 "sends_per_delivery": figure("saturating", "sends_per_delivery"),
                 "segments_per_delivery": figure("saturating", "segments_per_delivery"),
                 "classroom_delivered_per_s": figure("classroom", "delivered_per_s"),
@@ -204,9 +206,10 @@ def table(results: dict) -> str:
     """The results as text: the table, the stalled-reader scenario, and the ratios."""
     rows = summarize(results)
     lines = [
-        "Flat-out throughput (msg/s delivered, server CPU per delivery) and latency at a paced",
-        f"load of {results['settings']['paced_deliveries']:,} deliveries/s; medians of "
-        f"{results['settings']['rounds']} round(s).",
+        "Flat-out throughput (msg/s delivered, server CPU per delivery and the kernel's share",
+        "of it) and latency at a paced load of"
+        f" {results['settings']['paced_deliveries']:,} deliveries/s; medians of"
+        f" {results['settings']['rounds']} round(s).",
         HEADER,
     ]
     widths = [width for _, width in COLUMNS]
@@ -219,6 +222,7 @@ def table(results: dict) -> str:
             row["paced_p99_ms"],
             row["paced_max_ms"],
             row["cpu_us_per_delivery"],
+            row["kernel_share"],
             row["sends_per_delivery"],
             row["segments_per_delivery"],
             row["server_rss_mib"],
@@ -226,7 +230,7 @@ def table(results: dict) -> str:
         )
         lines.append(
             "  ".join(
-                cell(v, w, 3 if i in (7, 8) else 2 if i in (3, 4, 5) else 1)
+                cell(v, w, 3 if i in (8, 9) else 2 if i in (3, 4, 5, 7) else 1)
                 for i, (v, w) in enumerate(zip(values, widths, strict=True))
             )
         )

@@ -26,6 +26,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 
 from chatlib.bench.load import (
     Deliveries,
@@ -89,6 +90,8 @@ class BenchSettings:
     configurations: tuple[str, ...] = tuple(label for label, _, _ in CONFIGURATIONS)
     # Give the server and the load a core each (see split_cores).
     pin: bool = True
+    # A folder where each server writes its profile (see chatlib.bench.profiles), or None.
+    profile: str | None = None
 
     @classmethod
     def quick(cls) -> "BenchSettings":
@@ -136,6 +139,8 @@ class Phase:
     latency_ms: LatencySummary
     server_cpu_share: float  # CPU seconds per second: 1.0 is one core, fully busy
     server_cpu_us_per_delivery: float | None
+    # Of the server's CPU time, the share spent in the kernel (its system calls).
+    server_kernel_share: float | None
     load_cpu_share: float  # the benchmark's clients: near 1.0, they set the pace
     others_cpu_share: float  # the rest of the machine: high means a noisy phase
     server_rss_mib_start: float
@@ -166,9 +171,18 @@ class Session:
 class ServerProcess:
     """A variant's server, started as ``python -m chatlib.bench.variants``."""
 
-    def __init__(self, variant: str, compression: bool, cpus: set[int] | None = None) -> None:
-        self.args = [sys.executable, "-m", "chatlib.bench.variants", variant]
+    def __init__(
+        self,
+        variant: str,
+        compression: bool,
+        cpus: set[int] | None = None,
+        profile: Path | None = None,
+    ) -> None:
+        """The command line of ``variant``'s server; with ``profile``, under cProfile."""
+        profiler = ["-m", "cProfile", "-o", str(profile)] if profile is not None else []
+        self.args = [sys.executable, *profiler, "-m", "chatlib.bench.variants", variant]
         self.args += ["--compression", "deflate" if compression else "none"]
+        self.profile = profile
         self.cpus = cpus
         self.process: asyncio.subprocess.Process | None = None
         self.port = 0
@@ -197,10 +211,17 @@ class ServerProcess:
         """Kill the server: it never outlives its session.
 
         SIGKILL rather than a graceful SIGTERM: a benchmark server has nothing to save, and
-        one that a stalled reader froze would wait out its close timeout first.
+        one that a stalled reader froze would wait out its close timeout first. Except when
+        it is profiled: then SIGTERM, so that it writes its profile on the way out.
         """
         if self.process is None or self.process.returncode is not None:
             return
+        if self.profile is not None:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.terminate()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.process.wait(), 10)
+                return
         with contextlib.suppress(ProcessLookupError):
             self.process.kill()
         await asyncio.wait_for(self.process.wait(), 10)
@@ -272,6 +293,9 @@ async def run_phase(
         server_cpu_us_per_delivery=(
             round(cpu.server_seconds / deliveries.count * 1e6, 2) if deliveries.count else None
         ),
+        server_kernel_share=(
+            round(cpu.server_kernel_seconds / cpu.server_seconds, 2) if cpu.server_seconds else None
+        ),
         load_cpu_share=cpu.load,
         others_cpu_share=cpu.others,
         server_rss_mib_start=mib(rss_start),
@@ -333,7 +357,10 @@ async def run_session(
     server_cpus: set[int] | None = None,
 ) -> Session:
     """Start the server (on ``server_cpus``), measure idle memory, run the phases, stop."""
-    server = ServerProcess(variant, compression, server_cpus)
+    profile = None
+    if settings.profile is not None:
+        profile = Path(settings.profile) / f"{label}-{clients}.prof"
+    server = ServerProcess(variant, compression, server_cpus, profile)
     deliveries = Deliveries()
     connections: list[LeanClient] = []
     try:
