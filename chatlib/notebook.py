@@ -239,7 +239,7 @@ async def start_redis(port: int | None = None, *, title: str = "Redis") -> Backg
     """
     binary = redis_binary()
     if binary is None:
-        print(f"Redis not started: {REDIS_MISSING}. The cells that need it will skip.")
+        print(f"Redis not started: {REDIS_MISSING}.")
         return None
     await stop_title(title)
     port = port or free_port()
