@@ -661,9 +661,9 @@ def performance_claims(notebook: NotebookNode) -> list[str]:
     if "<method 'send' of '_socket.socket' objects>" not in first_function:
         problems.append(f"the profile's busiest function is not send():\n{profile}")
     stall = figures_by_row(stalled)  # msg/s, x before, p99, p99 before, RSS +MiB, reader cut
-    for label in ("sequential", "gather"):
-        if stall[label, 10][0] != "0":
-            problems.append(f"{label} delivered {stall[label, 10][0]} msg/s with a reader stalled")
+    for label in ("sequential", "gather"):  # Frozen: 0, or a little while the buffer filled.
+        if float(stall[label, 10][1]) > 0.1:
+            problems.append(f"{label} kept x{stall[label, 10][1]} of its rate, a reader stalled")
     if stall["chat", 10][-1] != "yes":
         problems.append("chat did not cut the stalled reader")
     if float(stall["broadcast", 10][1]) < 0.5:
