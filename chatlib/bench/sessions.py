@@ -24,7 +24,7 @@ import contextlib
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -63,6 +63,12 @@ WINDOW = 256  # messages in flight under a flat-out load: enough to keep any ser
 # SO_RCVBUF of the receiver once it stalls (see LeanClient.stall): small, so that within a
 # phase of a few seconds the server's own buffer for it grows, as it would after minutes.
 STALLED_RECEIVE_BUFFER = 4096
+# Lines written to every member after a reader stalls before its buffers are surely full:
+# ~140 kB, more than its kernel buffers (STALLED_RECEIVE_BUFFER, variants.SEND_BUFFER, each
+# doubled by the kernel) and websockets' write limit (32 KiB) together.
+STALL_FILL = 1000
+FROZEN_AFTER = 0.2  # seconds without a delivery to a reader that reads: the room froze
+STALL_LIMIT = 5.0  # seconds at most to wait for either
 
 
 @dataclass
@@ -81,9 +87,10 @@ class BenchSettings:
     classroom_clients: tuple[int, ...] = (100, 500)
     human_clients: tuple[int, ...] = (10, 100, 500)
     rounds: int = 3
-    # Sizes that also run the stalled phase, and its length: ``stalled_warmup`` seconds for
-    # the stalled reader's buffers to fill (~100 kB; at 500 clients each receiver gets ~60
-    # kB/s flat out), then ``stalled_duration`` seconds measured.
+    # Sizes that also run the stalled phase, and its length: ``stalled_warmup`` seconds at
+    # least for the stalled reader's buffers to fill (~100 kB; at 500 clients each receiver
+    # gets ~60 kB/s flat out), and longer until they are full (see stall_holds), then
+    # ``stalled_duration`` seconds measured.
     stalled_clients: tuple[int, ...] = (10, 100, 500)
     stalled_warmup: float = 2.0
     stalled_duration: float = 2.0
@@ -242,6 +249,24 @@ async def wait_until_quiet(pid: int, limit: float = 15.0) -> None:
         before = now
 
 
+async def stall_holds(probe: LeanClient, received_at_stall: int) -> None:
+    """Wait until a stalled reader has had its full effect on the room: the others got
+    ``STALL_FILL`` lines since it stalled (so its buffers are full and the server keeps the
+    rest, or cut it), or they get nothing any more (the room froze); ``STALL_LIMIT`` at most.
+
+    A fixed warm-up is not enough on a busy machine: a slow room may not have filled the
+    stalled reader's buffers yet, and a loop that is about to freeze then still delivers.
+    """
+    deadline = time.monotonic() + STALL_LIMIT
+    last, changed = probe.received, time.monotonic()
+    while time.monotonic() < deadline and probe.received - received_at_stall < STALL_FILL:
+        await asyncio.sleep(0.02)
+        if probe.received != last:
+            last, changed = probe.received, time.monotonic()
+        elif time.monotonic() - changed >= FROZEN_AFTER:
+            return
+
+
 def mib(size: int) -> float:
     """A size in bytes as MiB, rounded for the table."""
     return round(size / 2**20, 2)
@@ -256,8 +281,10 @@ async def run_phase(
     probe: LeanClient,
     duration: float | None = None,
     warmup: float | None = None,
+    settled: Callable[[], Awaitable[None]] | None = None,
 ) -> Phase:
-    """Send for warmup + duration seconds (at ``rate`` messages/s, or flat out if ``None``)."""
+    """Send for warmup + duration seconds (at ``rate`` messages/s, or flat out if ``None``);
+    with ``settled``, the measurement starts only once the warm-up is over and it returned."""
     stop = asyncio.Event()
     deliveries.read_pause = READ_PAUSE if rate is None else 0.0
     if rate is None:
@@ -271,6 +298,8 @@ async def run_phase(
         tasks = [asyncio.create_task(send_paced(sender, share, stop)) for sender in senders]
     rss_start = rss_bytes(server.pid)
     await asyncio.sleep(settings.warmup if warmup is None else warmup)
+    if settled is not None:
+        await settled()
     segments_before = await segments_and_deliveries(server.port, deliveries)
     deliveries.reset()
     meter = CpuMeter(server.pid)
@@ -396,6 +425,7 @@ async def run_session(
         session.receivers_closed_early = sum(c.is_closed for c in connections[:clients])
         if clients in settings.stalled_clients:
             stalling.stall(STALLED_RECEIVE_BUFFER)
+            received_at_stall = probe.received
             phase = await run_phase(
                 server,
                 senders,
@@ -405,6 +435,7 @@ async def run_session(
                 probe,
                 settings.stalled_duration,
                 settings.stalled_warmup,
+                lambda: stall_holds(probe, received_at_stall),
             )
             phases["stalled"] = phase
             # Still stalled, at the paced load: the others' latency, to compare with "paced".
