@@ -2,9 +2,9 @@
 
 Prints a table (and with ``--json PATH`` writes every figure) and progress lines on stderr,
 ``[3/10] chat, 100 clients, round 1``. Measured on a quiet 2-core machine: ``--quick``
-(notebook 05's run) about 25 s, ``--smallest`` (every configuration and phase at 10 clients: the
-smoke test) 27 s; the default run (10 to 1,000 clients, 3 rounds) about 40 minutes
-(estimated from its sessions' lengths). A busy machine takes longer.
+(notebook 05's run) about 25 s, ``--smallest`` (every configuration and phase at 10
+clients: the smoke test) 27 s; the default run (10 to 1,000 clients, 3 rounds) about 40
+minutes (estimated from its sessions' lengths). A busy machine takes longer.
 """
 
 import argparse
