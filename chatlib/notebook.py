@@ -46,7 +46,7 @@ from chatlib.checks.renderers import notebook_report
 from chatlib.checks.results import CheckResult
 from chatlib.commands import in_folder, quoted
 from chatlib.harness import RunningProgram, start_server_program
-from chatlib.redis_process import redis_binary, redis_command
+from chatlib.redis_process import REDIS_MISSING, redis_binary, redis_command
 from chatlib.serving import LOOPBACK, close_within, free_port, page_url, server_url
 
 # What this kernel started, by title, so that a re-run cell can stop what it started before.
@@ -240,7 +240,7 @@ async def start_redis(port: int | None = None, *, title: str = "Redis") -> Backg
     """
     binary = redis_binary()
     if binary is None:
-        print("No redis-server on this machine (apt-get install redis-server): skipping.")
+        print(f"Redis not started: {REDIS_MISSING}.")
         return None
     replaced = await stop_title(title)
     port = port or free_port()

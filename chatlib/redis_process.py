@@ -19,12 +19,19 @@ class RedisNotStarted(RuntimeError):
     """redis-server is missing, exited at start, or did not answer in time."""
 
 
+# Why there is no Redis to start: what every caller that skips or refuses says.
+REDIS_MISSING = "no redis-server on PATH (apt-get install redis-server, brew install redis)"
+
+
 def redis_binary() -> str | None:
-    """Where ``redis-server`` is, or ``None`` (``apt-get install redis-server``)."""
-    found = shutil.which("redis-server")
-    if found is None and Path("/usr/bin/redis-server").exists():
-        found = "/usr/bin/redis-server"  # Not on PATH, but where Debian puts it.
-    return found
+    """Where ``redis-server`` is on ``PATH``, or ``None`` (see :data:`REDIS_MISSING`).
+
+    The one lookup for every caller: whoever checks that Redis is there starts the binary
+    this returns, so a ``redis-server`` taken off ``PATH`` is missing for all of them. (A
+    fallback to ``/usr/bin`` once made the notebook start a Redis that its check had not
+    found.)
+    """
+    return shutil.which("redis-server")
 
 
 def redis_command(binary: str, port: int, folder: str | Path) -> list[str]:
@@ -46,7 +53,7 @@ class RedisServer:
         """Prepare a Redis on a free port; ``folder`` is its working directory (kept empty)."""
         binary = redis_binary()
         if binary is None:
-            raise RedisNotStarted("no redis-server found: apt-get install redis-server")
+            raise RedisNotStarted(REDIS_MISSING)
         self.binary = binary
         self.folder = Path(folder)
         self.port = free_port()

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from chatlib.redis_process import RedisNotStarted, RedisServer, redis_binary
+from chatlib.redis_process import REDIS_MISSING, RedisNotStarted, RedisServer, redis_binary
 
 
 def require_redis() -> None:
     """Skip the test when redis-server is missing; in CI, fail instead."""
     if redis_binary() is not None:
         return
-    reason = "no redis-server found: install it (apt-get install redis-server) to run this"
+    reason = f"{REDIS_MISSING}: install it to run this"
     if os.environ.get("CI"):
         pytest.fail(f"{reason}; in CI, .ci/run installs it")
     pytest.skip(reason)

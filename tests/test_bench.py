@@ -1,20 +1,23 @@
-"""The fan-out benchmark runs in its smallest setting and says what it measured.
+"""The benchmarks run in their smallest settings and say what they measured.
 
 No timing is asserted: the figures depend on the machine. The shape of the output is.
 """
 
+import cProfile
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from redis_server import require_redis
 
-from chatlib.bench import variants
+from chatlib.bench import profiles, scaling, variants
 from chatlib.bench.report import HEADER
 from chatlib.bench.sessions import BenchSettings, plan, runnable, skipped
 
 ROOT = Path(__file__).resolve().parent.parent
+SHORTEST_SCALING = ("--rounds", "1", "--duration", "0.5", "--receivers", "40")
 PHASES = {"classroom", "human", "paced", "saturating", "stalled", "stalled_paced"}
 
 
@@ -55,6 +58,7 @@ def test_smallest_benchmark_prints_a_table_and_writes_json_for_every_variant(
                 "delivered_per_s",
                 "latency_ms",
                 "server_cpu_us_per_delivery",
+                "server_kernel_share",
                 "server_rss_mib_end",
                 "load_cpu_share",
                 "others_cpu_share",
@@ -62,6 +66,8 @@ def test_smallest_benchmark_prints_a_table_and_writes_json_for_every_variant(
                 "segments_per_delivery",
             } <= phase.keys()
         assert session["idle_kib_per_connection"] is not None
+    # The summary prints the ratios that were measured, never a missing one.
+    assert "None" not in run.stdout
     ratio = results["ratios"][0]
     assert ratio["clients"] == 10
     assert {
@@ -86,3 +92,53 @@ def test_a_variant_whose_package_is_missing_is_skipped_with_a_line(monkeypatch) 
     ]
     assert "aiohttp" not in {label for _, _, label, _, _ in plan(settings)}
     assert "chat" in {label for _, _, label, _, _ in plan(settings)}
+
+
+def test_a_benchmark_server_runs_as_a_script_without_a_warning() -> None:
+    """``python -m chatlib.bench.variants`` once printed a RuntimeWarning (the package had
+    imported the module it was asked to run); with warnings as errors it must still run."""
+    run = subprocess.run(
+        [sys.executable, "-W", "error", "-m", "chatlib.bench.variants", "--help"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert run.returncode == 0 and run.stderr == "", run.stderr
+
+
+def test_a_profile_lists_the_busiest_functions_first_with_their_share(tmp_path: Path) -> None:
+    """What ``--profile`` prints, read from a real cProfile profile of a known program."""
+
+    def busy() -> int:
+        return sum(i * i for i in range(200_000))
+
+    profiler = cProfile.Profile()
+    profiler.runcall(busy)
+    profiler.dump_stats(tmp_path / "busy-10.prof")
+    report = profiles.report(tmp_path).splitlines()
+    assert report[0] == "busy-10: share of the server's busy time, by function (own time)"
+    shares = [float(line.split("%")[0]) for line in report[1:]]
+    assert shares == sorted(shares, reverse=True) and 0 < sum(shares) <= 100.1
+    assert "<genexpr>" in report[1]  # The generator does the work here.
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_scaling_benchmark_says_where_the_cpu_went_in_each_set_up() -> None:
+    """``python -m chatlib.bench.scaling``, shortest: a line per set-up with its figures,
+    the load in processes of its own, and the two ratios."""
+    require_redis()
+    run = subprocess.run(
+        [sys.executable, "-m", "chatlib.bench.scaling", *SHORTEST_SCALING],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=110,
+    )
+    assert run.returncode == 0, run.stderr
+    for setup in scaling.SETUPS:
+        line = next(line for line in run.stdout.splitlines() if line.startswith(setup + " "))
+        figures = line[len(setup) :].split()
+        assert len(figures) == 8 and all(figure[0].isdigit() for figure in figures), line
+    assert "two processes / one: x" in run.stdout and "None" not in run.stdout

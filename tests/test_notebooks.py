@@ -27,8 +27,10 @@ Prints from background tasks land after their cell has finished; no check relies
 import asyncio
 import contextlib
 import copy
+import os
 import queue
 import re
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -42,6 +44,8 @@ from jupyter_client import KernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
+
+from chatlib.redis_process import REDIS_MISSING, redis_binary
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = sorted(ROOT.glob("notebooks/[0-9][0-9]_*.ipynb"))
@@ -191,8 +195,11 @@ def lesson_client(notebook: NotebookNode, path: Path) -> NotebookClient:
     )
 
 
-def run_top_to_bottom(path: Path) -> TopToBottomRun:
+def run_top_to_bottom(path: Path, env: dict[str, str] | None = None) -> TopToBottomRun:
     """Execute every cell in order in a fresh kernel, then run each server cell twice more.
+
+    ``env``, if given, is the kernel's whole environment (as when a learner's PATH lacks
+    a program).
 
     The server cells run twice again because, depending on where the notebook stopped its
     servers, only the second re-run is sure to find the cell's server still running: that is
@@ -202,7 +209,7 @@ def run_top_to_bottom(path: Path) -> TopToBottomRun:
     notebook = nbformat.read(path, as_version=4)
     client = lesson_client(notebook, path)
     started = time.monotonic()
-    with client.setup_kernel():
+    with client.setup_kernel(**({} if env is None else {"env": env})):
         try:
             for index, cell in enumerate(notebook.cells):
                 client.execute_cell(cell, index)
@@ -596,3 +603,120 @@ def test_notebook_is_saved_clean(path: Path) -> None:
         if "widgets" in cell.metadata:
             dirty.append(f"{where} holds widget state in its metadata")
     assert not dirty, "clear outputs and widget state, then save:\n" + "\n".join(dirty)
+
+
+# --- Notebooks 05 and 06: their text against their own run ------------------------------------
+
+PERFORMANCE = "05_performance.ipynb"
+SCALING_OUT = "06_scaling_out.ipynb"
+QUICK_CONFIGURATIONS = ("chat", "broadcast", "sequential", "gather", "broadcast+deflate")
+
+
+def cell_by_id(notebook: NotebookNode, cell_id: str) -> NotebookNode:
+    """The cell with that id (ids are stable; indexes move when a cell is added)."""
+    return next(cell for cell in notebook.cells if cell.get("id") == cell_id)
+
+
+def figures_by_row(text: str) -> dict[tuple[str, int], list[str]]:
+    """The rows of a printed table, ``variant clients figure...``, by (variant, clients)."""
+    rows = {}
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) >= 3 and words[0] in QUICK_CONFIGURATIONS and words[1].isdigit():
+            rows[words[0], int(words[1])] = words[2:]
+    return rows
+
+
+def performance_claims(notebook: NotebookNode) -> list[str]:
+    """What notebook 05's text says of its quick run, checked against that run's outputs."""
+    table = cell_text(cell_by_id(notebook, "quick-run-table"))
+    flat_out, stalled = table.split("One reader stalled")[0], table.split("One reader stalled")[1]
+    figures = cell_text(cell_by_id(notebook, "fanout-this-run-figures"))
+    profile = cell_text(cell_by_id(notebook, "fanout-profile"))
+    problems = []
+    expected = {(label, clients) for label in QUICK_CONFIGURATIONS for clients in (10, 100)}
+    if set(figures_by_row(flat_out)) != expected:
+        problems.append(f"the quick run's table lacks rows: {sorted(figures_by_row(flat_out))}")
+    if "None" in table or "classroom" in table or "human" in table:
+        problems.append(f"the table prints a missing ratio or a phase the run lacks:\n{table}")
+    # Columns of the figures cell: cpu us/msg, kernel, sends/msg, segs/msg.
+    at_100 = {
+        label: row for (label, clients), row in figures_by_row(figures).items() if clients == 100
+    }
+    for label, (_, _, sends, segments) in at_100.items():
+        for name, value in (("sends", sends), ("segments", segments)):
+            if value == "—":
+                continue
+            if label == "chat" and float(value) >= 0.2:
+                problems.append(f"chat made {value} {name} per delivery at 100 clients")
+            if label != "chat" and not 0.8 <= float(value) <= 1.3:
+                problems.append(f"{label} made {value} {name} per delivery, not about one")
+    if any(row[2] == "—" for row in at_100.values()):
+        if "Skipped the chart: perf could not count" not in figures:
+            problems.append(f"perf counted nothing, yet the chart cell said:\n{figures}")
+    else:
+        if "charted 5 rows" not in figures:
+            problems.append(f"the chart cell did not draw the quick run:\n{figures}")
+        order = figures.split("lowest first:")[1].split()
+        if order[0] != "chat" or order.index("broadcast") > order.index("gather"):
+            problems.append(f"CPU per delivery, lowest first: {order}")
+    first_function = profile.splitlines()[1]
+    if "<method 'send' of '_socket.socket' objects>" not in first_function:
+        problems.append(f"the profile's busiest function is not send():\n{profile}")
+    stall = figures_by_row(stalled)  # msg/s, x before, p99, p99 before, RSS +MiB, reader cut
+    for label in ("sequential", "gather"):  # Frozen: 0, or a little while the buffer filled.
+        if float(stall[label, 10][1]) > 0.1:
+            problems.append(f"{label} kept x{stall[label, 10][1]} of its rate, a reader stalled")
+    if stall["chat", 10][-1] != "yes":
+        problems.append("chat did not cut the stalled reader")
+    if float(stall["broadcast", 10][1]) < 0.2:  # Keeps receiving: not frozen as the loops.
+        problems.append(f"broadcast's others kept only x{stall['broadcast', 10][1]} of their rate")
+    return problems
+
+
+def scaling_out_claims(notebook: NotebookNode) -> list[str]:
+    """What notebook 06's text says of its demo, checked against the demo's outputs."""
+    if redis_binary() is None:
+        return []  # Every cell skipped: test_notebook_06_without_redis checks what they said.
+    chat, impostor = (cell_text(notebook.cells[index]) for index in (7, 9))
+    problems = []
+    if "[Server]: Welcome, Bob! Here now: Alice." not in chat:
+        problems.append(f"Bob's welcome does not name Alice, on the other server:\n{chat}")
+    if "is already taken" not in impostor:
+        problems.append(f"a name taken on server B was not refused on server A:\n{impostor}")
+    return problems
+
+
+CLAIMS = {PERFORMANCE: performance_claims, SCALING_OUT: scaling_out_claims}
+
+
+@pytest.mark.timeout(STARTUP_TIMEOUT + RUN_ALL_TIMEOUT + 4 * CELL_TIMEOUT + 30)
+def test_what_the_text_says_of_the_run_holds_in_the_run(run_all_run: RunAllOutcome) -> None:
+    """Notebooks 05 and 06 print the figures their text quotes: each quoted fact holds in the
+    same run (the quick run's table and chart, the profile, the stalled reader; the demo)."""
+    run = run_all_run
+    if run.path.name not in CLAIMS:
+        pytest.skip(f"{run.path.name} quotes no figures of its own run")
+    assert not run.problems(), "\n".join(run.problems())
+    problems = CLAIMS[run.path.name](run.notebook)
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.timeout(STARTUP_TIMEOUT + 20 * CELL_TIMEOUT)
+def test_notebook_06_without_redis_on_path_says_in_each_cell_that_it_skips_and_why() -> None:
+    """With ``redis-server`` off the PATH (though installed), every cell that needs Redis
+    prints that it skips and the true reason; none raises."""
+    env = {**os.environ, "PATH": str(Path(sys.executable).parent)}
+    run = run_top_to_bottom(ROOT / "notebooks" / SCALING_OUT, env)
+    assert run.failure is None, run.failure
+    needing_redis = [
+        (index, cell)
+        for index, cell in code_cells(run.notebook)
+        if cell.source.startswith(("redis = ", "if redis:"))
+        and "stop_everything" not in cell.source
+    ]
+    assert len(needing_redis) == 6, [cell.source.splitlines()[0] for _, cell in needing_redis]
+    for index, cell in needing_redis:
+        shown = cell_text(cell)
+        where = describe(run.path, index, cell)
+        assert "Skipped" in shown and REDIS_MISSING in shown, f"{where} showed:\n{shown}"

@@ -1,8 +1,10 @@
 """``python -m chatlib.bench``: measure how fast each server variant fans messages out.
 
 Prints a table (and with ``--json PATH`` writes every figure) and progress lines on stderr,
-``[3/10] chat, 100 clients, round 1``. ``--quick`` takes under a minute, ``--smallest``
-(for the smoke test) a few seconds; the default run a few minutes.
+``[3/10] chat, 100 clients, round 1``. Measured on a quiet 2-core machine: ``--quick``
+(notebook 05's run) about 25 s, ``--smallest`` (every configuration and phase at 10
+clients: the smoke test) 27 s; the default run (10 to 1,000 clients, 3 rounds) about 40
+minutes (estimated from its sessions' lengths). A busy machine takes longer.
 """
 
 import argparse
@@ -14,6 +16,7 @@ from pathlib import Path
 
 import websockets
 
+from chatlib.bench import profiles
 from chatlib.bench.report import table, with_summary
 from chatlib.bench.sessions import CONFIGURATIONS, BenchSettings, run_benchmark, skipped
 
@@ -49,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chatlib.bench", description=__doc__)
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="10 and 100 clients, short phases")
-    size.add_argument("--smallest", action="store_true", help="10 clients, a few seconds")
+    size.add_argument("--smallest", action="store_true", help="10 clients, every phase")
     parser.add_argument("--clients", type=int, nargs="+", help="numbers of receivers")
     parser.add_argument("--rounds", type=int, help="times every session is repeated")
     parser.add_argument("--duration", type=float, help="seconds measured in each phase")
@@ -69,6 +72,13 @@ def main(argv: list[str] | None = None) -> int:
         help="let the scheduler place the server and the load (default: a core each)",
     )
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="FOLDER",
+        help="run each server under cProfile, write its profile in FOLDER and print the"
+        " functions it spent most time in (slows the servers down: compare shares, not speeds)",
+    )
     args = parser.parse_args(argv)
     if sys.platform != "linux":
         parser.error("the benchmark reads /proc: it runs on Linux only")
@@ -86,12 +96,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.variants:
         settings.configurations = tuple(args.variants)
     settings.pin = not args.no_pin
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
+        settings.profile = str(args.profile)
     for line in skipped(settings):
         print(line, flush=True)
     results = asyncio.run(run_benchmark(settings, show_progress))
     results["machine"] = machine()
     results["command"] = "python -m chatlib.bench " + " ".join(argv or sys.argv[1:])
     print(table(results))
+    if args.profile:
+        print(f"\n{profiles.report(args.profile)}")
     if args.json:
         args.json.write_text(json.dumps(with_summary(results), indent=1))
         print(f"Every figure: {args.json}")

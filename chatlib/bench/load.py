@@ -217,8 +217,10 @@ async def connect_client(
     deliveries: Deliveries,
     compression: bool,
     receive_buffer: int | None = None,
+    client_class: type[LeanClient] = LeanClient,
 ) -> LeanClient:
-    """Open one client and wait for its handshake; ``receive_buffer`` shrinks SO_RCVBUF."""
+    """Open one client (a ``client_class``) and wait for its handshake; ``receive_buffer``
+    shrinks SO_RCVBUF."""
     loop = asyncio.get_running_loop()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -227,7 +229,7 @@ async def connect_client(
     sock.setblocking(False)
     await loop.sock_connect(sock, ("127.0.0.1", port))
     _, client = await loop.create_connection(
-        lambda: LeanClient(port, name, deliveries, compression), sock=sock
+        lambda: client_class(port, name, deliveries, compression), sock=sock
     )
     await asyncio.wait_for(client.open, 10)
     return client
@@ -241,14 +243,19 @@ async def connect_many(
     compression: bool,
     first_index: int = 0,
     at_once: int = 50,
+    client_class: type[LeanClient] = LeanClient,
 ) -> list[LeanClient]:
-    """Open ``count`` clients named ``prefix<first_index>``..., ``at_once`` at a time."""
+    """Open ``count`` clients (``client_class``) named ``prefix<first_index>``...,
+    ``at_once`` at a time."""
     clients: list[LeanClient] = []
     last = first_index + count
     for first in range(first_index, last, at_once):
         batch = range(first, min(first + at_once, last))
         clients += await asyncio.gather(
-            *(connect_client(port, f"{prefix}{i}", deliveries, compression) for i in batch)
+            *(
+                connect_client(port, f"{prefix}{i}", deliveries, compression, None, client_class)
+                for i in batch
+            )
         )
     return clients
 

@@ -31,12 +31,21 @@ from dataclasses import dataclass
 TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) used so far by process ``pid``."""
+def cpu_times(pid: int) -> tuple[float, float]:
+    """CPU time used so far by process ``pid``: (in its own code, in the kernel for it).
+
+    The kernel's part is its system calls: for a server, mostly ``send()``, which on
+    127.0.0.1 also does the receiving side's work (loopback delivers at once).
+    """
     with open(f"/proc/{pid}/stat") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
     # Fields 14 and 15 of stat(5), utime and stime; fields[0] here is field 3.
-    return (int(fields[11]) + int(fields[12])) / TICKS_PER_SECOND
+    return int(fields[11]) / TICKS_PER_SECOND, int(fields[12]) / TICKS_PER_SECOND
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by process ``pid``."""
+    return sum(cpu_times(pid))
 
 
 def machine_busy_seconds() -> float:
@@ -68,6 +77,7 @@ class CpuUse:
 
     elapsed: float
     server_seconds: float
+    server_kernel_seconds: float  # of server_seconds, those spent in the kernel
     server: float  # the server process
     load: float  # the benchmark's own process: the clients that make the load
     others: float  # everything else on the machine
@@ -85,24 +95,27 @@ class CpuMeter:
         self.server_pid = server_pid
         self.start = self.read()
 
-    def read(self) -> tuple[float, float, float, float]:
-        """Now: wall clock, and CPU seconds of the server, the load and the whole machine."""
+    def read(self) -> tuple[float, float, float, float, float]:
+        """Now: wall clock, CPU seconds of the server (its own code, the kernel's for it),
+        of the load and of the whole machine."""
         return (
             time.monotonic(),
-            cpu_seconds(self.server_pid),
+            *cpu_times(self.server_pid),
             cpu_seconds(os.getpid()),
             machine_busy_seconds(),
         )
 
     def stop(self) -> CpuUse:
         """The CPU each side used since the start, in cores."""
-        elapsed, server, load, machine = (
+        elapsed, server_user, server_kernel, load, machine = (
             end - start for end, start in zip(self.read(), self.start, strict=True)
         )
+        server = server_user + server_kernel
         others = max(0.0, machine - server - load)
         return CpuUse(
             elapsed,
             server,
+            server_kernel,
             round(server / elapsed, 2),
             round(load / elapsed, 2),
             round(others / elapsed, 2),

@@ -24,8 +24,9 @@ import contextlib
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 
 from chatlib.bench.load import (
     Deliveries,
@@ -62,6 +63,12 @@ WINDOW = 256  # messages in flight under a flat-out load: enough to keep any ser
 # SO_RCVBUF of the receiver once it stalls (see LeanClient.stall): small, so that within a
 # phase of a few seconds the server's own buffer for it grows, as it would after minutes.
 STALLED_RECEIVE_BUFFER = 4096
+# Lines written to every member after a reader stalls before its buffers are surely full:
+# ~140 kB, more than its kernel buffers (STALLED_RECEIVE_BUFFER, variants.SEND_BUFFER, each
+# doubled by the kernel) and websockets' write limit (32 KiB) together.
+STALL_FILL = 1000
+FROZEN_AFTER = 0.2  # seconds without a delivery to a reader that reads: the room froze
+STALL_LIMIT = 5.0  # seconds at most to wait for either
 
 
 @dataclass
@@ -80,15 +87,18 @@ class BenchSettings:
     classroom_clients: tuple[int, ...] = (100, 500)
     human_clients: tuple[int, ...] = (10, 100, 500)
     rounds: int = 3
-    # Sizes that also run the stalled phase, and its length: ``stalled_warmup`` seconds for
-    # the stalled reader's buffers to fill (~100 kB; at 500 clients each receiver gets ~60
-    # kB/s flat out), then ``stalled_duration`` seconds measured.
+    # Sizes that also run the stalled phase, and its length: ``stalled_warmup`` seconds at
+    # least for the stalled reader's buffers to fill (~100 kB; at 500 clients each receiver
+    # gets ~60 kB/s flat out), and longer until they are full (see stall_holds), then
+    # ``stalled_duration`` seconds measured.
     stalled_clients: tuple[int, ...] = (10, 100, 500)
     stalled_warmup: float = 2.0
     stalled_duration: float = 2.0
     configurations: tuple[str, ...] = tuple(label for label, _, _ in CONFIGURATIONS)
     # Give the server and the load a core each (see split_cores).
     pin: bool = True
+    # A folder where each server writes its profile (see chatlib.bench.profiles), or None.
+    profile: str | None = None
 
     @classmethod
     def quick(cls) -> "BenchSettings":
@@ -136,6 +146,8 @@ class Phase:
     latency_ms: LatencySummary
     server_cpu_share: float  # CPU seconds per second: 1.0 is one core, fully busy
     server_cpu_us_per_delivery: float | None
+    # Of the server's CPU time, the share spent in the kernel (its system calls).
+    server_kernel_share: float | None
     load_cpu_share: float  # the benchmark's clients: near 1.0, they set the pace
     others_cpu_share: float  # the rest of the machine: high means a noisy phase
     server_rss_mib_start: float
@@ -166,9 +178,18 @@ class Session:
 class ServerProcess:
     """A variant's server, started as ``python -m chatlib.bench.variants``."""
 
-    def __init__(self, variant: str, compression: bool, cpus: set[int] | None = None) -> None:
-        self.args = [sys.executable, "-m", "chatlib.bench.variants", variant]
+    def __init__(
+        self,
+        variant: str,
+        compression: bool,
+        cpus: set[int] | None = None,
+        profile: Path | None = None,
+    ) -> None:
+        """The command line of ``variant``'s server; with ``profile``, under cProfile."""
+        profiler = ["-m", "cProfile", "-o", str(profile)] if profile is not None else []
+        self.args = [sys.executable, *profiler, "-m", "chatlib.bench.variants", variant]
         self.args += ["--compression", "deflate" if compression else "none"]
+        self.profile = profile
         self.cpus = cpus
         self.process: asyncio.subprocess.Process | None = None
         self.port = 0
@@ -197,10 +218,17 @@ class ServerProcess:
         """Kill the server: it never outlives its session.
 
         SIGKILL rather than a graceful SIGTERM: a benchmark server has nothing to save, and
-        one that a stalled reader froze would wait out its close timeout first.
+        one that a stalled reader froze would wait out its close timeout first. Except when
+        it is profiled: then SIGTERM, so that it writes its profile on the way out.
         """
         if self.process is None or self.process.returncode is not None:
             return
+        if self.profile is not None:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.terminate()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.process.wait(), 10)
+                return
         with contextlib.suppress(ProcessLookupError):
             self.process.kill()
         await asyncio.wait_for(self.process.wait(), 10)
@@ -221,6 +249,24 @@ async def wait_until_quiet(pid: int, limit: float = 15.0) -> None:
         before = now
 
 
+async def stall_holds(probe: LeanClient, received_at_stall: int) -> None:
+    """Wait until a stalled reader has had its full effect on the room: the others got
+    ``STALL_FILL`` lines since it stalled (so its buffers are full and the server keeps the
+    rest, or cut it), or they get nothing any more (the room froze); ``STALL_LIMIT`` at most.
+
+    A fixed warm-up is not enough on a busy machine: a slow room may not have filled the
+    stalled reader's buffers yet, and a loop that is about to freeze then still delivers.
+    """
+    deadline = time.monotonic() + STALL_LIMIT
+    last, changed = probe.received, time.monotonic()
+    while time.monotonic() < deadline and probe.received - received_at_stall < STALL_FILL:
+        await asyncio.sleep(0.02)
+        if probe.received != last:
+            last, changed = probe.received, time.monotonic()
+        elif time.monotonic() - changed >= FROZEN_AFTER:
+            return
+
+
 def mib(size: int) -> float:
     """A size in bytes as MiB, rounded for the table."""
     return round(size / 2**20, 2)
@@ -235,8 +281,10 @@ async def run_phase(
     probe: LeanClient,
     duration: float | None = None,
     warmup: float | None = None,
+    settled: Callable[[], Awaitable[None]] | None = None,
 ) -> Phase:
-    """Send for warmup + duration seconds (at ``rate`` messages/s, or flat out if ``None``)."""
+    """Send for warmup + duration seconds (at ``rate`` messages/s, or flat out if ``None``);
+    with ``settled``, the measurement starts only once the warm-up is over and it returned."""
     stop = asyncio.Event()
     deliveries.read_pause = READ_PAUSE if rate is None else 0.0
     if rate is None:
@@ -250,6 +298,8 @@ async def run_phase(
         tasks = [asyncio.create_task(send_paced(sender, share, stop)) for sender in senders]
     rss_start = rss_bytes(server.pid)
     await asyncio.sleep(settings.warmup if warmup is None else warmup)
+    if settled is not None:
+        await settled()
     segments_before = await segments_and_deliveries(server.port, deliveries)
     deliveries.reset()
     meter = CpuMeter(server.pid)
@@ -271,6 +321,9 @@ async def run_phase(
         server_cpu_share=cpu.server,
         server_cpu_us_per_delivery=(
             round(cpu.server_seconds / deliveries.count * 1e6, 2) if deliveries.count else None
+        ),
+        server_kernel_share=(
+            round(cpu.server_kernel_seconds / cpu.server_seconds, 2) if cpu.server_seconds else None
         ),
         load_cpu_share=cpu.load,
         others_cpu_share=cpu.others,
@@ -333,7 +386,10 @@ async def run_session(
     server_cpus: set[int] | None = None,
 ) -> Session:
     """Start the server (on ``server_cpus``), measure idle memory, run the phases, stop."""
-    server = ServerProcess(variant, compression, server_cpus)
+    profile = None
+    if settings.profile is not None:
+        profile = Path(settings.profile) / f"{label}-{clients}.prof"
+    server = ServerProcess(variant, compression, server_cpus, profile)
     deliveries = Deliveries()
     connections: list[LeanClient] = []
     try:
@@ -369,6 +425,7 @@ async def run_session(
         session.receivers_closed_early = sum(c.is_closed for c in connections[:clients])
         if clients in settings.stalled_clients:
             stalling.stall(STALLED_RECEIVE_BUFFER)
+            received_at_stall = probe.received
             phase = await run_phase(
                 server,
                 senders,
@@ -378,6 +435,7 @@ async def run_session(
                 probe,
                 settings.stalled_duration,
                 settings.stalled_warmup,
+                lambda: stall_holds(probe, received_at_stall),
             )
             phases["stalled"] = phase
             # Still stalled, at the paced load: the others' latency, to compare with "paced".
@@ -390,11 +448,14 @@ async def run_session(
             phase.stalled_reader_cut = stalling.is_closed
         return session
     finally:
+        # The server goes first. Had its clients dropped first, the lines still queued in it
+        # would go to dropped connections, and asyncio logs a warning for each such write:
+        # a quarter of a profiled server's time, on a busy machine.
+        await server.stop()
         for connection in connections:
             connection.abort()
         if server.sends is not None:
             await server.sends.stop()
-        await server.stop()
 
 
 def runnable(settings: BenchSettings) -> list[tuple[str, str, bool]]:
