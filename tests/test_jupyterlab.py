@@ -20,20 +20,15 @@ message names a screenshot and the page's text.
 
 import contextlib
 import json
-import os
 import re
-import secrets
 import shutil
-import signal
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import nbformat
 import pytest
 from browser import chromium, evidence_on_failure, require_chromium
+from lab_process import running_lab
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 from test_notebooks import (
     LESSONS,
@@ -46,8 +41,6 @@ from test_notebooks import (
     tags,
 )
 
-from chatlib.serving import free_port
-
 pytestmark = [
     # Six lessons in a real JupyterLab in Chromium: about three minutes by nature, so
     # `make test-slow` (and CI) runs them; make test runs each lesson's Run All in a kernel.
@@ -57,7 +50,6 @@ pytestmark = [
     pytest.mark.xdist_group("jupyterlab"),
 ]
 
-STARTUP_TIMEOUT = 60  # seconds for JupyterLab to answer
 OPEN_TIMEOUT = 60_000  # milliseconds for a notebook to open with its kernel idle
 # A hang bound, not a speed target: several times the slowest lesson's quiet time (notebook
 # 04, about 30 s), so that a busy machine is not taken for a hang.
@@ -77,55 +69,12 @@ def jupyter_lab(tmp_path_factory: pytest.TempPathFactory):
     root.mkdir()
     for lesson in LESSONS:
         shutil.copy(lesson, root)
-    settings = base / "settings"
+    settings = base / "settings"  # The user settings folder that running_lab gives it.
     (settings / NOTEBOOK_SETTINGS_FILE).parent.mkdir(parents=True)
     (settings / NOTEBOOK_SETTINGS_FILE).write_text(json.dumps(NOTEBOOK_SETTINGS))
-    # Temporary config, runtime, settings and workspaces: nothing of the user's JupyterLab
-    # is read or written. The data directories stay: they hold the kernel spec and the
-    # jupyterlab_widgets extension, in the virtual environment.
-    environment = dict(
-        os.environ,
-        JUPYTER_CONFIG_DIR=str(base / "config"),
-        JUPYTER_RUNTIME_DIR=str(base / "runtime"),
-        PYTHONUNBUFFERED="1",
-    )
-    port, token = free_port(), secrets.token_hex(16)
-    command = [
-        sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
-        "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-        "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-        f"--ServerApp.root_dir={root}",
-        f"--LabApp.user_settings_dir={settings}",
-        f"--LabApp.workspaces_dir={base / 'workspaces'}",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        # window.jupyterapp: the test reads cells from the notebook model, not from the page.
-        "--LabApp.expose_app_in_browser=True",
-    ]  # fmt: skip
-    log = (base / "jupyter.log").open("w")
-    # A session of its own: at the end, the whole group goes, kernels included.
-    lab = subprocess.Popen(
-        command, stdout=log, stderr=subprocess.STDOUT, env=environment, start_new_session=True
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2).close()
-                break
-            except OSError:
-                if lab.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"jupyter lab did not start:\n{(base / 'jupyter.log').read_text()}")
-                time.sleep(0.3)
+    command = [sys.executable, "-m", "jupyterlab", "--allow-root", f"--ServerApp.root_dir={root}"]
+    with running_lab(command, base) as (url, token):
         yield url, token
-    finally:
-        os.killpg(lab.pid, signal.SIGTERM)
-        try:
-            lab.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(lab.pid, signal.SIGKILL)
-            lab.wait(5)
-        log.close()
 
 
 # The notebook's panel in the JupyterLab app, found by its path. Each script below starts with

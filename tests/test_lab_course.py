@@ -17,9 +17,7 @@ import asyncio
 import contextlib
 import json
 import os
-import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -28,9 +26,9 @@ from pathlib import Path
 
 import pytest
 from browser import chromium, evidence_on_failure, require_chromium
+from lab_process import running_lab
 from websockets.asyncio.client import connect
 
-from chatlib.serving import free_port
 from chatlib.tooling.lab import FIRST_LESSON, lab_environment, terminal_shell
 
 pytestmark = [
@@ -42,7 +40,6 @@ pytestmark = [
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
-STARTUP_TIMEOUT = 60  # seconds for JupyterLab to answer
 TERMINAL_TIMEOUT = 30  # seconds for a command typed in a terminal to finish
 # What the other Python says: the ~/.bashrc of the test's learner puts it first on PATH.
 NOT_THE_COURSES = "this is not the course's python"
@@ -75,54 +72,10 @@ def course_lab(tmp_path_factory: pytest.TempPathFactory):
     base = tmp_path_factory.mktemp("course-lab")
     course = copy_course(base / "my course")
     home = home_with_another_python(base / "home")
-    environment = dict(
-        os.environ,
-        HOME=str(home),
-        SHELL="/bin/bash",
-        JUPYTER_CONFIG_DIR=str(base / "config"),
-        JUPYTER_RUNTIME_DIR=str(base / "runtime"),
-        PYTHONUNBUFFERED="1",
-    )
-    port, token = free_port(), secrets.token_hex(16)
-    command = [
-        sys.executable, "-m", "chatlib", "lab", "--no-browser",
-        "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-        "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-        f"--LabApp.user_settings_dir={base / 'settings'}",
-        f"--LabApp.workspaces_dir={base / 'workspaces'}",
-        "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        "--LabApp.expose_app_in_browser=True",
-    ]  # fmt: skip
-    log_path = base / "jupyter.log"
-    log = log_path.open("w")
-    lab = subprocess.Popen(
-        command,
-        cwd=course,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=environment,
-        start_new_session=True,  # At the end the whole group goes, kernels and shells included.
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2).close()
-                break
-            except OSError:
-                if lab.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"chatlib lab did not start:\n{log_path.read_text()}")
-                time.sleep(0.3)
+    environment = dict(os.environ, HOME=str(home), SHELL="/bin/bash")
+    command = [sys.executable, "-m", "chatlib", "lab"]
+    with running_lab(command, base, cwd=course, environment=environment) as (url, token):
         yield url, token, course, home
-    finally:
-        os.killpg(lab.pid, signal.SIGTERM)
-        try:
-            lab.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(lab.pid, signal.SIGKILL)
-            lab.wait(5)
-        log.close()
 
 
 def api(url: str, token: str, path: str, method: str = "GET") -> dict:
