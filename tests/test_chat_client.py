@@ -10,6 +10,7 @@ message at the server or the end of the process.
 """
 
 import asyncio
+import contextlib
 import os
 import signal
 import socket
@@ -485,6 +486,20 @@ async def start_in_terminal(command: list[str], slave: int, *args: str):
     )
 
 
+@contextlib.asynccontextmanager
+async def screen_of(process, master: int) -> AsyncIterator[TerminalScreen]:
+    """What ``process`` shows in the terminal whose master side is ``master``, while the block
+    runs; at the end, the process is killed if it still runs."""
+    screen = TerminalScreen(master)
+    try:
+        yield screen
+    finally:
+        screen.close()
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+
+
 async def assert_the_shell_gets_what_is_typed_next(screen: TerminalScreen, slave: int) -> None:
     """Once the client has exited, type a command as the user would at their shell's prompt:
     the terminal must echo it, and the next program to read the terminal (the shell) must get
@@ -509,8 +524,7 @@ async def test_terminal_session_shows_messages_while_idle_and_ctrl_c_leaves_clea
     master, slave = terminal
     settings_before = termios.tcgetattr(slave)
     process = await start_in_terminal(client_command, slave, "--url", scripted_server.url)
-    screen = TerminalScreen(master)
-    try:
+    async with screen_of(process, master) as screen:
         await screen.expect("Your name: ")
         os.write(master, b"Alice\r")
         assert await first_message(scripted_server) == "Alice"
@@ -529,11 +543,6 @@ async def test_terminal_session_shows_messages_while_idle_and_ctrl_c_leaves_clea
         assert settings_after[3] & LINE_MODE_FLAGS == settings_before[3] & LINE_MODE_FLAGS
         assert settings_after == settings_before
         await assert_the_shell_gets_what_is_typed_next(screen, slave)
-    finally:
-        screen.close()
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
 
 
 async def test_terminal_is_left_usable_when_the_server_shuts_down(scripted_server, terminal):
@@ -542,8 +551,7 @@ async def test_terminal_is_left_usable_when_the_server_shuts_down(scripted_serve
     process = await start_in_terminal(
         CHATLIB_CLIENT, slave, "--url", scripted_server.url, "--name", "Alice"
     )
-    screen = TerminalScreen(master)
-    try:
+    async with screen_of(process, master) as screen:
         assert await first_message(scripted_server) == "Alice"
         os.write(master, b"half a sen")  # The user is typing when the server goes away.
 
@@ -555,11 +563,6 @@ async def test_terminal_is_left_usable_when_the_server_shuts_down(scripted_serve
         assert b"Fatal Python error" not in screen.output
         assert termios.tcgetattr(slave) == settings_before
         await assert_the_shell_gets_what_is_typed_next(screen, slave)
-    finally:
-        screen.close()
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
 
 
 async def wait_for_line_editing(slave: int) -> None:
@@ -591,8 +594,7 @@ async def test_terminal_is_left_as_found_when_the_user_leaves(keys, scripted_ser
     process = await start_in_terminal(
         CHATLIB_CLIENT, slave, "--url", scripted_server.url, "--name", "Alice"
     )
-    screen = TerminalScreen(master)
-    try:
+    async with screen_of(process, master) as screen:
         assert await first_message(scripted_server) == "Alice"
         await wait_for_line_editing(slave)
 
@@ -603,11 +605,6 @@ async def test_terminal_is_left_as_found_when_the_user_leaves(keys, scripted_ser
         assert b"Traceback" not in screen.output
         assert termios.tcgetattr(slave) == settings_before
         await assert_the_shell_gets_what_is_typed_next(screen, slave)
-    finally:
-        screen.close()
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
 
 
 # A keyboard read that starts after the client has left: chatlib's client run through this
@@ -695,8 +692,7 @@ async def test_a_keyboard_read_that_starts_after_leaving_leaves_the_terminal_as_
         "--name",
         "Alice",
     )
-    screen = TerminalScreen(master)
-    try:
+    async with screen_of(process, master) as screen:
         assert await first_message(scripted_server) == "Alice"
 
         await leave(master, scripted_server)
@@ -710,8 +706,3 @@ async def test_a_keyboard_read_that_starts_after_leaving_leaves_the_terminal_as_
         )
         assert settings_after == settings_before
         await assert_the_shell_gets_what_is_typed_next(screen, slave)
-    finally:
-        screen.close()
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
