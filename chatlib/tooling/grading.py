@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from chatlib.checks.catalogue import EXERCISES, Exercise
+from chatlib.checks.catalogue import Exercise
 from chatlib.checks.core import Requirement
 from chatlib.checks.renderers import outcome_text
 from chatlib.checks.results import CheckResult
@@ -138,47 +138,17 @@ def points_text(points: float) -> str:
     return f"{round(points, 1):g}"
 
 
-def find_submissions(folder: Path, skip: tuple[Path, ...] = ()) -> list[Submission]:
-    """Every learner's (possible) file for every exercise, learners in alphabetical order.
-
-    A learner is a sub-folder of ``folder``; hidden ones (``.git``), Python's
-    (``__pycache__``) and those in ``skip`` (where the results go) are left out.
-    """
-    skipped = {path.resolve() for path in skip}
-    learners = sorted(
-        path
-        for path in folder.iterdir()
-        if path.is_dir() and not path.name.startswith((".", "__")) and path.resolve() not in skipped
-    )
-    return [
-        Submission(learner.name, exercise, learner / exercise.file_name)
-        for learner in learners
-        for exercise in EXERCISES.values()
-    ]
-
-
-async def grade_folder(
-    folder: Path,
-    time_limit: float = TIME_LIMIT,
-    jobs: int | None = None,
-    on_graded: Callable[[Grade], None] = lambda grade: None,
-    skip: tuple[Path, ...] = (),
-) -> list[Grade]:
-    """Check every submission in ``folder`` (a sub-folder per learner), ``jobs`` at a time.
-
-    A notebook cell can ``await`` it; :func:`chatlib.tooling.gradebook.write_gradebook`
-    turns the grades into the CSV and HTML files.
-    """
-    return await grade_submissions(find_submissions(folder, skip), time_limit, jobs, on_graded)
-
-
 async def grade_submissions(
     submissions: list[Submission],
     time_limit: float = TIME_LIMIT,
     jobs: int | None = None,
     on_graded: Callable[[Grade], None] = lambda grade: None,
 ) -> list[Grade]:
-    """Check every submission, ``jobs`` at a time; the grades in the order given."""
+    """Check every submission, ``jobs`` at a time; the grades in the order given.
+
+    A notebook cell can ``await`` it; :func:`chatlib.tooling.gradebook.write_gradebook`
+    turns the grades into the gradebook's files.
+    """
     slots = asyncio.Semaphore(jobs or os.cpu_count() or 1)
 
     async def grade(submission: Submission) -> Grade:
