@@ -222,10 +222,32 @@ def test_a_file_that_never_stops_is_marked_timed_out_and_the_rest_is_graded(tmp_
     assert f"did not finish within {HANG_LIMIT} s" in eve and "(timed out)" in eve
 
 
-def test_an_empty_folder_gets_one_clear_line(tmp_path: Path) -> None:
-    graded = chatlib("grade", str(tmp_path))
-    assert graded.returncode == 0
-    assert graded.stdout.splitlines()[-1].startswith(f"No learners in {tmp_path}: it should hold")
+@pytest.mark.parametrize(
+    ("arguments", "line"),
+    [
+        (["EMPTY"], "No learners in EMPTY: it should hold"),
+        (["BROKEN_ZIP"], "BROKEN_ZIP cannot be unpacked"),
+        (["EMPTY", "--late-penalty", "10"], "--late-penalty needs --due"),
+        (["EMPTY", "--due", "soon"], "--due soon: not a date"),
+    ],
+    ids=["empty folder", "broken zip", "penalty without due date", "due date not a date"],
+)
+def test_bad_input_gets_one_clear_line(tmp_path: Path, arguments: list[str], line: str) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    broken = tmp_path / "download.zip"
+    with zipfile.ZipFile(broken, "w") as archive:
+        archive.writestr("lee_ann_1_2_chat_server.py", "print('hi')\n" * 100)
+    # The end record still says "zip", the data under it is gone.
+    data = broken.read_bytes()
+    broken.write_bytes(data[:30] + b"\0" * 200 + data[230:])
+    names = {"EMPTY": str(empty), "BROKEN_ZIP": str(broken)}
+
+    graded = chatlib("grade", *[names.get(argument, argument) for argument in arguments])
+
+    assert graded.stdout.splitlines()[-1].startswith(
+        line.replace("EMPTY", str(empty)).replace("BROKEN_ZIP", str(broken))
+    )
     assert graded.stderr == ""
 
 

@@ -84,7 +84,14 @@ def file_name_for(learner: str) -> str:
 def write_feedback(standings: "list[Standing]", folder: Path, policy: "LatePolicy") -> Path:
     """Write ``folder/LEARNER.md`` for every learner; the folder."""
     folder.mkdir(parents=True, exist_ok=True)
+    taken: set[str] = set()
     for standing in standings:
-        path = folder / f"{file_name_for(standing.learner)}.md"
-        path.write_text(feedback_markdown(standing, policy), encoding="utf-8")
+        name = file_name_for(standing.learner)
+        # Two names that differ only in odd characters ("A.B", "A B") get a number each.
+        stem, number = name, 1
+        while name.lower() in taken:
+            number += 1
+            name = f"{stem}-{number}"
+        taken.add(name.lower())
+        (folder / f"{name}.md").write_text(feedback_markdown(standing, policy), encoding="utf-8")
     return folder

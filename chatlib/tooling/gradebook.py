@@ -457,6 +457,9 @@ def grade_from_command_line(
     if not source.is_dir() and not zipfile.is_zipfile(source):
         print(f"There is no folder or zip file {folder}: it should hold the learners' files.")
         return 2
+    if late_penalty and not due:
+        print("--late-penalty needs --due: the date after which a day late costs points.")
+        return 2
     try:
         policy = LatePolicy(parse_time(due) if due else None, late_penalty)
     except ValueError:
@@ -467,4 +470,7 @@ def grade_from_command_line(
     except KeyboardInterrupt:
         print("\nGrading interrupted: no files were written.")
         return 1
+    except zipfile.BadZipFile as error:
+        print(f"{folder} cannot be unpacked ({error}): download it again, or unpack it yourself.")
+        return 2
     return 0

@@ -25,6 +25,7 @@ import shutil
 import tempfile
 import time
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -150,7 +151,7 @@ def add_file(learner: Learner, exercise: str, file: Path, notes: list[str]) -> N
     learner.files[exercise] = file
 
 
-def newest_time(files) -> datetime | None:
+def newest_time(files: Iterable[Path]) -> datetime | None:
     """The latest modification time among ``files``, in local time; ``None`` for none."""
     times = [file.stat().st_mtime for file in files]
     return datetime.fromtimestamp(max(times)).astimezone() if times else None
