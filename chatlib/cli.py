@@ -219,7 +219,7 @@ def run_lab(args: argparse.Namespace) -> int:
 
 
 def run_grade(args: argparse.Namespace) -> int:
-    """Check every learner's files in a folder and write grades.csv and grades.html."""
+    """Check every learner's files and write the gradebook (or one Gradescope results.json)."""
     from chatlib.tooling.gradebook import grade_from_command_line
 
     if args.gradescope:
@@ -395,7 +395,9 @@ def add_grade(programs: Any) -> None:
         "folder", metavar="FOLDER", help="the learners' files (a folder or a zip file)"
     )
     grade.add_argument(
-        "--out", metavar="DIR", help="where to write grades.csv and grades.html (default: FOLDER)"
+        "--out",
+        metavar="DIR",
+        help="where to write the gradebook's files (default: FOLDER; for a zip, NAME-grades)",
     )
     grade.add_argument(
         "--time-limit",

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from chatlib.checks.catalogue import EXERCISES, Exercise
 from chatlib.checks.core import Requirement
+from chatlib.tooling.feedback import write_feedback
 from chatlib.tooling.grading import (
     NO_FILE,
     NOT_CHECKED,
@@ -42,6 +43,7 @@ from chatlib.tooling.submissions import Collected, Learner, Unpacked, collect, p
 
 MET, NOT_MET = "met", "not met"
 POINTS_POSSIBLE = "Points Possible"  # The first row's label, as Canvas's gradebook names it.
+FEEDBACK_FOLDER = "feedback"  # In the output folder: a file per learner.
 LONGEST_DETAIL = 1_000  # characters of a failure message kept in the files
 
 
@@ -311,11 +313,16 @@ def attribute(text: str) -> str:
     return html.escape(text, quote=True).replace("\n", "&#10;")
 
 
+def counted(number: int, thing: str) -> str:
+    """ "1 learner", "5 learners"."""
+    return f"{number} {thing}{'' if number == 1 else 's'}"
+
+
 def summary_line(grades: list[Grade]) -> str:
     """How many learners completed everything, e.g. "5 learners, 3 exercises: 2 complete"."""
     learners = by_learner(grades)
     complete = sum(1 for learner_grades in learners.values() if is_complete(learner_grades))
-    count = f"{len(learners)} learner{'' if len(learners) == 1 else 's'}"
+    count = counted(len(learners), "learner")
     return (
         f"{count}, {len(EXERCISES)} exercises: {complete} complete,"
         f" {len(learners) - complete} incomplete"
@@ -334,8 +341,6 @@ def write_gradebook(
     ``grades.csv`` (long), ``grades-wide.csv`` (for gradebooks), ``grades.html`` and a
     ``feedback/`` folder with a file per learner.
     """
-    from chatlib.tooling.feedback import write_feedback
-
     out.mkdir(parents=True, exist_ok=True)
     csv_path, wide_path, html_path = (
         out / "grades.csv",
@@ -349,9 +354,6 @@ def write_gradebook(
     write_html(grades, html_path, title, summary)
     feedback = write_feedback(rows, out / FEEDBACK_FOLDER, policy)
     return [csv_path, wide_path, html_path, feedback], summary
-
-
-FEEDBACK_FOLDER = "feedback"
 
 
 def submissions_of(learners: list[Learner]) -> list[Submission]:
@@ -374,8 +376,8 @@ async def grade_collected(
     """Grade the learners found and write the gradebook; the closing line."""
     slots = jobs or os.cpu_count() or 1
     print(
-        f"Grading {len(found.learners)} learners: {slots} file(s) at a time, at most"
-        f" {time_limit:g} s each."
+        f"Grading {counted(len(found.learners), 'learner')}: {slots} file(s) at a time, at"
+        f" most {time_limit:g} s each."
     )
     for note in found.notes:
         print(f"  Note: {note}")
@@ -388,11 +390,7 @@ async def grade_collected(
     grades = await grade_submissions(submissions_of(found.learners), time_limit, slots, show)
     learners = {learner.name: learner for learner in found.learners}
     paths, summary = write_gradebook(grades, out, title, learners, policy)
-    notes = (
-        f" ({len(found.notes)} note{'s' if len(found.notes) != 1 else ''} above)"
-        if found.notes
-        else ""
-    )
+    notes = f" ({counted(len(found.notes), 'note')} above)" if found.notes else ""
     where = ", ".join(str(path) for path in paths)
     return f"{summary}{notes}; results in {where}"
 

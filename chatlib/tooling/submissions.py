@@ -126,11 +126,17 @@ def folder_learner_like(folder: Path) -> bool:
 
 
 def add_folder(learner: Learner, folder: Path, notes: list[str]) -> None:
-    """Add the exercise files found in a learner's folder (at any depth, the shallowest wins)."""
-    for exercise in EXERCISES.values():
-        candidates = sorted(folder.rglob(exercise.file_name), key=lambda path: len(path.parts))
-        if candidates:
-            add_file(learner, exercise.name, candidates[0], notes)
+    """Add the exercise files found in a learner's folder, at any depth, named as the
+    exercise's file or ending with it (Moodle keeps the name the learner uploaded)."""
+    pattern = exercise_pattern()
+    found: dict[str, list[Path]] = {}
+    for path in folder.rglob("*.py"):
+        if (named := pattern.match(path.name)) is not None:
+            found.setdefault(named["exercise"], []).append(path)
+    for exercise, paths in found.items():
+        # The exact name first (chat_server.py before lee_chat_server-1.py), then the shallowest.
+        paths.sort(key=lambda path: (path.name != f"{exercise}.py", len(path.parts), path.name))
+        add_file(learner, exercise, paths[0], notes)
     stamp = folder / TIMESTAMP_FILE
     if stamp.is_file():
         learner.submitted = read_timestamp(stamp, notes)
