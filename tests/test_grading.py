@@ -19,6 +19,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
+from test_tooling import processes_running
 
 from chatlib.checks import EXERCISES
 from chatlib.checks.files import solution_file
@@ -50,8 +51,25 @@ def uppercase_ascii_only() -> str:
 
 
 SYNTAX_ERROR = 'print("never closed"\n'
-HANGING_SERVER = """import time
-time.sleep(1000)  # Never prints where it listens, never stops on its own.
+# Listens and says where, then blocks its event loop in every handler: every check waits
+# for it in vain, longer than the grader's limit.
+HANGING_SERVER = """import argparse, asyncio, time
+from websockets.asyncio.server import serve
+
+async def handler(websocket):
+    time.sleep(1000)
+
+async def main(host, port):
+    async with serve(handler, host, port) as server:
+        port = server.sockets[0].getsockname()[1]
+        print(f"Chat server listening on ws://{host}:{port}", flush=True)
+        await asyncio.Future()
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--host", default="localhost")
+parser.add_argument("--port", type=int, default=8765)
+args = parser.parse_args()
+asyncio.run(main(args.host, args.port))
 """
 UPPERCASE_POINTS = EXERCISES["uppercase_server"].points
 UPPERCASE_SIZE = len(EXERCISES["uppercase_server"].requirements.chosen(False))
@@ -220,6 +238,8 @@ def test_a_file_that_never_stops_is_marked_timed_out_and_the_rest_is_graded(tmp_
     assert learners["max_200"]["chat_server status"] == "crashed"
     eve = (folder / "feedback" / "eve.md").read_text(encoding="utf-8")
     assert f"did not finish within {HANG_LIMIT} s" in eve and "(timed out)" in eve
+    if sys.platform == "linux":  # The hanging server died with its checker.
+        assert processes_running(str(folder / "eve")) == []
 
 
 @pytest.mark.parametrize(
