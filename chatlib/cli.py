@@ -179,12 +179,18 @@ def run_check(args: argparse.Namespace) -> int:
     exercise = EXERCISES[args.exercise]
     program = learner_program(exercise, args.path, args.folder)
     report = JsonReport() if args.json else TerminalReport()
+    if args.format != "text":
+        from chatlib.tooling.classroom import ClassroomReport
+        from chatlib.tooling.gradescope import GradescopeReport
+
+        report = {"gradescope": GradescopeReport, "classroom": ClassroomReport}[args.format]()
     try:
         result = asyncio.run(check(exercise, program, report, args.extras))
     except KeyboardInterrupt:
         print("\nCheck interrupted.")
         return 1
-    return 0 if result.all_met else 1
+    # A grading platform reads the score from the output: the check itself went fine.
+    return 0 if result.all_met or args.format != "text" else 1
 
 
 def run_progress(args: argparse.Namespace) -> int:
@@ -213,10 +219,16 @@ def run_lab(args: argparse.Namespace) -> int:
 
 
 def run_grade(args: argparse.Namespace) -> int:
-    """Check every learner's files in a folder and write grades.csv and grades.html."""
+    """Check every learner's files and write the gradebook (or one Gradescope results.json)."""
     from chatlib.tooling.gradebook import grade_from_command_line
 
-    return grade_from_command_line(args.folder, args.out, args.time_limit, args.jobs)
+    if args.gradescope:
+        from chatlib.tooling.gradescope import gradescope_from_command_line
+
+        return gradescope_from_command_line(args.folder, args.gradescope, args.time_limit)
+    return grade_from_command_line(
+        args.folder, args.out, args.time_limit, args.jobs, args.due, args.late_penalty
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -313,6 +325,13 @@ def add_learner_tools(programs: Any) -> None:
     check.add_argument(
         "--json", action="store_true", help="print the result as one JSON object, for scripts"
     )
+    check.add_argument(
+        "--format",
+        choices=["text", "gradescope", "classroom"],
+        default="text",
+        help="gradescope: print Gradescope's results.json; classroom: print GitHub Classroom's"
+        " result=BASE64 line (for $GITHUB_OUTPUT); both exit 0 whatever the score",
+    )
     check.set_defaults(run=run_check, validate=lambda args: validate_check(check, args))
 
     progress = programs.add_parser(
@@ -344,11 +363,13 @@ def add_learner_tools(programs: Any) -> None:
 
 def validate_check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Refuse the combinations of check's options that make no sense."""
-    if args.watch and (args.path or args.json or args.extras):
+    if args.watch and (args.path or args.json or args.extras or args.format != "text"):
         parser.error(
             "--watch works on the exercises folder with the assignment's requirements:"
-            " use --folder DIR instead of --path, and no --json or --extras"
+            " use --folder DIR instead of --path, and no --json, --format or --extras"
         )
+    if args.json and args.format != "text":
+        parser.error("--json or --format, not both")
     if not args.watch and args.exercise is None:
         from chatlib.checks.catalogue import names_in_words
 
@@ -366,11 +387,17 @@ def add_grade(programs: Any) -> None:
         "grade",
         help="For instructors: check every learner's files and write a table of results.",
         description="Check every learner's files in FOLDER (one sub-folder per learner, with"
-        f" any of {files}), several at once, and write grades.csv and grades.html.",
+        f" any of {files}, or a Canvas/Moodle download: flat files named"
+        " lee_ann_12345_chat_server.py, folders, or its zip), several at once, and write"
+        " grades.csv, grades-wide.csv, grades.html and a feedback file per learner.",
     )
-    grade.add_argument("folder", metavar="FOLDER", help="one sub-folder per learner inside")
     grade.add_argument(
-        "--out", metavar="DIR", help="where to write grades.csv and grades.html (default: FOLDER)"
+        "folder", metavar="FOLDER", help="the learners' files (a folder or a zip file)"
+    )
+    grade.add_argument(
+        "--out",
+        metavar="DIR",
+        help="where to write the gradebook's files (default: FOLDER; for a zip, NAME-grades)",
     )
     grade.add_argument(
         "--time-limit",
@@ -384,6 +411,24 @@ def add_grade(programs: Any) -> None:
         type=int,
         metavar="N",
         help="how many files to check at once (default: the number of processors)",
+    )
+    grade.add_argument(
+        "--due",
+        metavar="TIME",
+        help="the due date, e.g. '2026-12-01 23:59' (local time): later files lose points",
+    )
+    grade.add_argument(
+        "--late-penalty",
+        type=float,
+        default=0.0,
+        metavar="PERCENT",
+        help="the share of the points lost per day (started) after --due (default: 0)",
+    )
+    grade.add_argument(
+        "--gradescope",
+        metavar="RESULTS",
+        help="grade FOLDER as one learner's submission and write Gradescope's results.json"
+        " to RESULTS (what the autograder's run_autograder does)",
     )
     grade.set_defaults(run=run_grade)
 

@@ -1,4 +1,10 @@
-"""The grades of a class as files: a CSV for spreadsheets, an HTML table to read.
+"""The grades of a class as files: CSVs for spreadsheets and gradebooks, an HTML table to read,
+and a feedback file per learner.
+
+``grades-wide.csv`` is what a gradebook imports: one row per learner, and for each exercise
+its points and its status (complete, incomplete, no file, crashed, timed out, or not checked
+with the reason), then the points, days late, late penalty, total, maximum and percent. Its
+first row under the header is "Points Possible" (Canvas's name for it), as otter writes it.
 
 ``grades.csv`` has one row per learner, exercise and requirement (the "long" layout, which
 a spreadsheet's pivot table turns into any view): ``learner``, ``exercise``,
@@ -8,7 +14,7 @@ no external file): a table with a row per learner and a column per requirement, 
 in each cell, the failure message on hover, and each learner's points (an exercise's points
 are shared out among its requirements). Everything a learner wrote is escaped.
 
-:func:`grade_class` grades a folder and writes both files: ``python -m chatlib grade``.
+:func:`grade_class` grades a folder and writes every file: ``python -m chatlib grade``.
 """
 
 import asyncio
@@ -16,14 +22,28 @@ import csv
 import html
 import os
 import time
+import zipfile
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from chatlib.checks.catalogue import EXERCISES, Exercise
 from chatlib.checks.core import Requirement
-from chatlib.tooling.grading import TIME_LIMIT, Grade, grade_folder, points_text
+from chatlib.tooling.feedback import write_feedback
+from chatlib.tooling.grading import (
+    NO_FILE,
+    NOT_CHECKED,
+    TIME_LIMIT,
+    Grade,
+    Submission,
+    grade_submissions,
+    points_text,
+)
+from chatlib.tooling.submissions import Collected, Learner, Unpacked, collect, parse_time
 
-MET, NOT_MET, NOT_CHECKED, NO_FILE = "met", "not met", "not checked", "no file"
+MET, NOT_MET = "met", "not met"
+POINTS_POSSIBLE = "Points Possible"  # The first row's label, as Canvas's gradebook names it.
+FEEDBACK_FOLDER = "feedback"  # In the output folder: a file per learner.
 LONGEST_DETAIL = 1_000  # characters of a failure message kept in the files
 
 
@@ -85,6 +105,96 @@ def points_earned(learner_grades: dict[str, Grade]) -> float:
     return sum(grade.result.points for grade in learner_grades.values() if grade.result)
 
 
+@dataclass(frozen=True)
+class LatePolicy:
+    """A due date and the share of the points lost per day late (``None``: no deadline)."""
+
+    due: datetime | None = None
+    percent_per_day: float = 0.0
+
+    def days_late(self, submitted: datetime | None) -> int:
+        """Whole days started after the due date (a minute late is a day late); 0 if on time."""
+        if submitted is None or self.due is None or submitted <= self.due:
+            return 0
+        return -int(-(submitted - self.due).total_seconds() // 86_400)
+
+    def share_lost(self, days: int) -> float:
+        """The share of the points taken for ``days`` days late, at most all of them."""
+        return min(1.0, days * self.percent_per_day / 100)
+
+
+@dataclass
+class Standing:
+    """One learner's grades and totals, the late penalty applied."""
+
+    learner: str
+    grades: dict[str, Grade]  # By exercise name, every exercise of the course.
+    submitted: datetime | None
+    days_late: int
+    points: float  # Before the late penalty.
+    penalty: float  # The points the late penalty takes.
+
+    @property
+    def total(self) -> float:
+        """The points that count."""
+        return self.points - self.penalty
+
+
+def most_points() -> int:
+    """The assignment's points: every exercise's."""
+    return sum(exercise.points for exercise in EXERCISES.values())
+
+
+def standings(
+    grades: list[Grade], learners: dict[str, Learner], policy: LatePolicy
+) -> list[Standing]:
+    """Each learner's standing, in the order of ``grades``."""
+    found = []
+    for name, learner_grades in by_learner(grades).items():
+        learner = learners.get(name)
+        submitted = learner.submitted if learner is not None else None
+        days = policy.days_late(submitted)
+        points = points_earned(learner_grades)
+        penalty = points * policy.share_lost(days)
+        found.append(Standing(name, learner_grades, submitted, days, points, penalty))
+    return found
+
+
+def write_wide_csv(rows: list[Standing], path: Path) -> None:
+    """Write the gradebook CSV: a row per learner, points and status per exercise, totals."""
+    with path.open("w", encoding="utf-8-sig", newline="") as file:
+        writer = csv.writer(file)
+        header = ["learner"]
+        possible = [POINTS_POSSIBLE]
+        for exercise in EXERCISES.values():
+            header += [f"{exercise.name} points", f"{exercise.name} status"]
+            possible += [exercise.points, ""]
+        header += ["points", "days late", "late penalty", "total", "maximum", "percent"]
+        possible += [most_points(), "", "", most_points(), most_points(), 100]
+        writer.writerow(header)
+        writer.writerow(possible)
+        for standing in rows:
+            row: list[object] = [inert(standing.learner)]
+            for name in EXERCISES:
+                grade = standing.grades[name]
+                earned = grade.result.points if grade.result else 0.0
+                row += [rounded(earned), inert(grade.status)]
+            row += [
+                rounded(standing.points),
+                standing.days_late,
+                rounded(standing.penalty),
+                rounded(standing.total),
+                most_points(),
+                rounded(100 * standing.total / most_points()),
+            ]
+            writer.writerow(row)
+
+
+def rounded(points: float) -> float:
+    """Points for a gradebook: two decimals, no trailing noise (3.3333 is 3.33)."""
+    return round(points, 2)
+
+
 def write_csv(grades: list[Grade], path: Path) -> None:
     """Write the long-layout CSV (with a byte-order mark, so spreadsheets read it as UTF-8)."""
     with path.open("w", encoding="utf-8-sig", newline="") as file:
@@ -138,7 +248,7 @@ def write_html(grades: list[Grade], path: Path, title: str, summary: str) -> Non
         for _, requirements in grouped
         for number, requirement in enumerate(requirements, 1)
     )
-    most_points = sum(exercise.points for exercise in EXERCISES.values())
+    most = most_points()
     rows = []
     for learner, learner_grades in by_learner(grades).items():
         cells = [(cell(learner_grades[exercise.name], req), req) for exercise, req in columns()]
@@ -152,7 +262,7 @@ def write_html(grades: list[Grade], path: Path, title: str, summary: str) -> Non
         rows.append(
             f'<tr{complete}><th class="learner">{escape(learner)}</th>{shown}'
             f'<td class="total">{met} / {len(cells)}</td>'
-            f'<td class="total">{points_text(points_earned(learner_grades))} / {most_points}</td>'
+            f'<td class="total">{points_text(points_earned(learner_grades))} / {most}</td>'
             "</tr>"
         )
     legend = "".join(
@@ -203,65 +313,162 @@ def attribute(text: str) -> str:
     return html.escape(text, quote=True).replace("\n", "&#10;")
 
 
+def counted(number: int, thing: str) -> str:
+    """ "1 learner", "5 learners"."""
+    return f"{number} {thing}{'' if number == 1 else 's'}"
+
+
 def summary_line(grades: list[Grade]) -> str:
     """How many learners completed everything, e.g. "5 learners, 3 exercises: 2 complete"."""
     learners = by_learner(grades)
     complete = sum(1 for learner_grades in learners.values() if is_complete(learner_grades))
-    count = f"{len(learners)} learner{'' if len(learners) == 1 else 's'}"
+    count = counted(len(learners), "learner")
     return (
         f"{count}, {len(EXERCISES)} exercises: {complete} complete,"
         f" {len(learners) - complete} incomplete"
     )
 
 
-def write_gradebook(grades: list[Grade], out: Path, title: str) -> tuple[Path, Path, str]:
-    """Write ``grades.csv`` and ``grades.html`` into ``out``; their paths and the summary."""
+def write_gradebook(
+    grades: list[Grade],
+    out: Path,
+    title: str,
+    learners: dict[str, Learner] | None = None,
+    policy: LatePolicy = LatePolicy(),
+) -> tuple[list[Path], str]:
+    """Write every file of the gradebook into ``out``; their paths and the summary line.
+
+    ``grades.csv`` (long), ``grades-wide.csv`` (for gradebooks), ``grades.html`` and a
+    ``feedback/`` folder with a file per learner.
+    """
     out.mkdir(parents=True, exist_ok=True)
-    csv_path, html_path = out / "grades.csv", out / "grades.html"
+    csv_path, wide_path, html_path = (
+        out / "grades.csv",
+        out / "grades-wide.csv",
+        out / "grades.html",
+    )
     summary = summary_line(grades)
+    rows = standings(grades, learners or {}, policy)
     write_csv(grades, csv_path)
+    write_wide_csv(rows, wide_path)
     write_html(grades, html_path, title, summary)
-    return csv_path, html_path, summary
+    feedback = write_feedback(rows, out / FEEDBACK_FOLDER, policy)
+    return [csv_path, wide_path, html_path, feedback], summary
 
 
-async def grade_class(
-    folder: str | Path,
-    out: str | Path | None = None,
+def submissions_of(learners: list[Learner]) -> list[Submission]:
+    """Every learner's (possible) file for every exercise, in the course's order."""
+    return [
+        Submission(learner.name, exercise, learner.files.get(exercise.name))
+        for learner in learners
+        for exercise in EXERCISES.values()
+    ]
+
+
+async def grade_collected(
+    found: Collected,
+    out: Path,
+    title: str,
     time_limit: float = TIME_LIMIT,
     jobs: int | None = None,
+    policy: LatePolicy = LatePolicy(),
 ) -> str:
-    """Grade every learner in ``folder`` and write the gradebook: ``python -m chatlib grade``.
-
-    Prints a line per file as it is graded and returns the summary line (a notebook cell can
-    ``await grade_class("submissions")``).
-    """
-    folder = Path(folder)
-    out = Path(out) if out is not None else folder
+    """Grade the learners found and write the gradebook; the closing line."""
     slots = jobs or os.cpu_count() or 1
-    print(f"Grading {folder}: {slots} file(s) at a time, at most {time_limit:g} s each.")
+    print(
+        f"Grading {counted(len(found.learners), 'learner')}: {slots} file(s) at a time, at"
+        f" most {time_limit:g} s each."
+    )
+    for note in found.notes:
+        print(f"  Note: {note}")
 
     def show(grade: Grade) -> None:
         if grade.result is not None:
-            where = f"{grade.submission.learner}/{grade.submission.file.name}"
+            where = f"{grade.submission.learner}/{grade.submission.exercise.file_name}"
             print(f"  {where}: {grade.describe()} ({grade.seconds:.1f} s)", flush=True)
 
-    grades = await grade_folder(folder, time_limit, slots, show, skip=(out,))
-    if not grades:
-        return f"No learners in {folder}: it should hold one sub-folder per learner."
-    csv_path, html_path, summary = write_gradebook(grades, out, f"Grades: {folder.resolve().name}")
-    return f"{summary}; results in {csv_path} and {html_path}"
+    grades = await grade_submissions(submissions_of(found.learners), time_limit, slots, show)
+    learners = {learner.name: learner for learner in found.learners}
+    paths, summary = write_gradebook(grades, out, title, learners, policy)
+    notes = f" ({counted(len(found.notes), 'note')} above)" if found.notes else ""
+    where = ", ".join(str(path) for path in paths)
+    return f"{summary}{notes}; results in {where}"
+
+
+async def grade_class(
+    source: str | Path,
+    out: str | Path | None = None,
+    time_limit: float = TIME_LIMIT,
+    jobs: int | None = None,
+    policy: LatePolicy = LatePolicy(),
+) -> str:
+    """Grade every learner in ``source`` and write the gradebook: ``python -m chatlib grade``.
+
+    ``source`` is a folder or a zip file, in any layout :mod:`chatlib.tooling.submissions`
+    reads. Prints a line per file as it is graded and returns the summary line (a notebook
+    cell can ``await grade_class("submissions")``). A zip's gradebook goes next to it,
+    in ``NAME-grades/``, unless ``out`` says otherwise.
+    """
+    source = Path(source)
+    title = f"Grades: {source.resolve().stem}"
+    if zipfile.is_zipfile(source):
+        out = Path(out) if out is not None else source.with_name(f"{source.stem}-grades")
+        with Unpacked(source) as unpacked:
+            found = collect(unpacked.root)
+            found.notes[:0] = unpacked.notes
+            return await finish(found, out, title, time_limit, jobs, policy, source)
+    out = Path(out) if out is not None else source
+    found = collect(source, skip=(out / FEEDBACK_FOLDER, out))
+    return await finish(found, out, title, time_limit, jobs, policy, source)
+
+
+async def finish(
+    found: Collected,
+    out: Path,
+    title: str,
+    time_limit: float,
+    jobs: int | None,
+    policy: LatePolicy,
+    source: Path,
+) -> str:
+    """Grade what was found, or say why there is nothing to grade."""
+    if not found.learners:
+        for note in found.notes:
+            print(f"  Note: {note}")
+        return (
+            f"No learners in {source}: it should hold a folder per learner, or files named"
+            " like lee_ann_12345_chat_server.py."
+        )
+    return await grade_collected(found, out, title, time_limit, jobs, policy)
 
 
 def grade_from_command_line(
-    folder: str, out: str | None = None, time_limit: float = TIME_LIMIT, jobs: int | None = None
+    folder: str,
+    out: str | None = None,
+    time_limit: float = TIME_LIMIT,
+    jobs: int | None = None,
+    due: str | None = None,
+    late_penalty: float = 0.0,
 ) -> int:
     """``python -m chatlib grade FOLDER``: grade, write the files, print the summary line."""
-    if not Path(folder).is_dir():
-        print(f"There is no folder {folder}: it should hold one sub-folder per learner.")
+    source = Path(folder)
+    if not source.is_dir() and not zipfile.is_zipfile(source):
+        print(f"There is no folder or zip file {folder}: it should hold the learners' files.")
+        return 2
+    if late_penalty and not due:
+        print("--late-penalty needs --due: the date after which a day late costs points.")
         return 2
     try:
-        print(asyncio.run(grade_class(folder, out, time_limit, jobs)))
+        policy = LatePolicy(parse_time(due) if due else None, late_penalty)
+    except ValueError:
+        print(f"--due {due}: not a date; write it like 2026-12-01 23:59 (or 2026-12-01T23:59).")
+        return 2
+    try:
+        print(asyncio.run(grade_class(source, out, time_limit, jobs, policy)))
     except KeyboardInterrupt:
         print("\nGrading interrupted: no files were written.")
         return 1
+    except zipfile.BadZipFile as error:
+        print(f"{folder} cannot be unpacked ({error}): download it again, or unpack it yourself.")
+        return 2
     return 0

@@ -1,7 +1,8 @@
 """``python -m chatlib grade FOLDER``: check a whole class's files, for the instructor.
 
-FOLDER holds one sub-folder per learner with any of the exercise files (``NAME.py`` for each
-exercise of the catalogue); a missing file is simply "not handed in". Every file is
+FOLDER holds each learner's exercise files (``NAME.py`` for each exercise of the catalogue),
+in a folder per learner or in the flat layout of a learning platform's download (see
+:mod:`chatlib.tooling.submissions`); a missing file is simply "not handed in". Every file is
 checked by a ``python -m chatlib check EXERCISE --path FILE --json`` process of its own,
 several at once (as many as the machine has processors), each within a time limit.
 
@@ -26,7 +27,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from chatlib.checks.catalogue import EXERCISES, Exercise
+from chatlib.checks.catalogue import Exercise
+from chatlib.checks.core import Requirement
+from chatlib.checks.renderers import outcome_text
 from chatlib.checks.results import CheckResult
 from chatlib.harness import on_windows
 
@@ -35,11 +38,22 @@ TIME_LIMIT = 90.0  # seconds for checking one file, whatever it does
 
 @dataclass(frozen=True)
 class Submission:
-    """One learner's file for one exercise (the file may not exist: not handed in)."""
+    """One learner's file for one exercise (``None``, or a path that does not exist: not
+    handed in)."""
 
     learner: str
     exercise: Exercise
-    file: Path
+    file: Path | None
+
+    @property
+    def handed_in(self) -> bool:
+        """True when there is a file to check."""
+        return self.file is not None and self.file.is_file()
+
+
+# An exercise's status in the gradebook, from best to worst.
+COMPLETE, INCOMPLETE, NOT_CHECKED = "complete", "incomplete", "not checked"
+CRASHED, TIMED_OUT, NO_FILE = "crashed", "timed out", "no file"
 
 
 @dataclass
@@ -49,6 +63,22 @@ class Grade:
     submission: Submission
     result: CheckResult | None
     seconds: float = 0.0
+    timed_out: bool = False  # The checks were stopped at the grader's time limit.
+
+    @property
+    def status(self) -> str:
+        """The exercise's status in a word: complete, incomplete, no file, crashed, timed out,
+        or "not checked: REASON" when no requirement could be checked on this system."""
+        result = self.result
+        if result is None:
+            return NO_FILE
+        if self.timed_out:
+            return TIMED_OUT
+        if result.problem is not None:
+            return CRASHED  # It would not start, is not valid Python, or stopped the checker.
+        if result.outcomes and not result.checked:
+            return f"{NOT_CHECKED}: {result.not_checked[0].detail}"
+        return COMPLETE if result.all_met else INCOMPLETE
 
     def describe(self) -> str:
         """The result in a few words, for the line printed as each file is graded."""
@@ -62,62 +92,89 @@ class Grade:
         return f"{result.met} of {result.total} requirements met ({points})"
 
 
+@dataclass(frozen=True)
+class Scored:
+    """One requirement's share of its exercise's points, as every grading platform gets it."""
+
+    requirement: Requirement
+    met: bool | None  # None: not checked on this system (worth nothing then).
+    words: str  # The checker's words: the requirement's line, and what happened and the hint.
+    share: float  # What it is worth; ``score`` is what it earned.
+
+    @property
+    def score(self) -> float:
+        """The share, when met."""
+        return self.share if self.met else 0.0
+
+
+def scored_requirements(exercise: Exercise, result: CheckResult | None) -> list[Scored]:
+    """Each requirement of ``exercise`` with its share of the points, as the gradebook counts.
+
+    The requirements checked share the exercise's points (one not checked on this system is
+    worth nothing); with no file, or a file that cannot be checked, every requirement is
+    unmet and its words are the reason.
+    """
+    requirements = exercise.requirements.chosen(result.include_extras if result else False)
+    shares = result.total if result is not None else len(requirements)
+    share = exercise.points / shares if shares else 0.0
+    if result is None or result.problem is not None:
+        reason = (
+            result.problem if result is not None else f"No file handed in: {exercise.file_name}."
+        )
+        return [Scored(requirement, False, reason, share) for requirement in requirements]
+    return [
+        Scored(
+            outcome.requirement,
+            outcome.met,
+            outcome_text(outcome).strip(),
+            share if outcome.met is not None else 0.0,
+        )
+        for outcome in result.outcomes
+    ]
+
+
 def points_text(points: float) -> str:
     """Points for a reader: 7.5, 3, 0."""
     return f"{round(points, 1):g}"
 
 
-def find_submissions(folder: Path, skip: tuple[Path, ...] = ()) -> list[Submission]:
-    """Every learner's (possible) file for every exercise, learners in alphabetical order.
-
-    A learner is a sub-folder of ``folder``; hidden ones (``.git``), Python's
-    (``__pycache__``) and those in ``skip`` (where the results go) are left out.
-    """
-    skipped = {path.resolve() for path in skip}
-    learners = sorted(
-        path
-        for path in folder.iterdir()
-        if path.is_dir() and not path.name.startswith((".", "__")) and path.resolve() not in skipped
-    )
-    return [
-        Submission(learner.name, exercise, learner / exercise.file_name)
-        for learner in learners
-        for exercise in EXERCISES.values()
-    ]
-
-
-async def grade_folder(
-    folder: Path,
+async def grade_submissions(
+    submissions: list[Submission],
     time_limit: float = TIME_LIMIT,
     jobs: int | None = None,
     on_graded: Callable[[Grade], None] = lambda grade: None,
-    skip: tuple[Path, ...] = (),
 ) -> list[Grade]:
-    """Check every submission in ``folder``, ``jobs`` at a time; the grades in folder order.
+    """Check every submission, ``jobs`` at a time; the grades in the order given.
 
     A notebook cell can ``await`` it; :func:`chatlib.tooling.gradebook.write_gradebook`
-    turns the grades into the CSV and HTML files.
+    turns the grades into the gradebook's files.
     """
     slots = asyncio.Semaphore(jobs or os.cpu_count() or 1)
 
     async def grade(submission: Submission) -> Grade:
-        if not submission.file.is_file():
+        if not submission.handed_in:
             found = Grade(submission, None)
         else:
             async with slots:
                 started = time.monotonic()
-                result = await check_in_own_process(submission, time_limit)
-                found = Grade(submission, result, time.monotonic() - started)
+                result, timed_out = await check_in_own_process(submission, time_limit)
+                found = Grade(submission, result, time.monotonic() - started, timed_out)
         on_graded(found)
         return found
 
-    return list(await asyncio.gather(*(grade(item) for item in find_submissions(folder, skip))))
+    return list(await asyncio.gather(*(grade(item) for item in submissions)))
 
 
-async def check_in_own_process(submission: Submission, time_limit: float) -> CheckResult:
-    """Run the checker on one file in a process group of its own, within ``time_limit``."""
+async def check_in_own_process(
+    submission: Submission, time_limit: float
+) -> tuple[CheckResult, bool]:
+    """Run the checker on one file in a process group of its own, within ``time_limit``.
+
+    The result, and whether the time limit stopped it.
+    """
     exercise = submission.exercise
     command = [sys.executable, "-m", "chatlib", "check", exercise.name, "--json"]
+    assert submission.file is not None, "only a file handed in is checked"
     command += ["--path", str(submission.file.resolve())]
     process = await asyncio.create_subprocess_exec(
         *command,
@@ -131,16 +188,17 @@ async def check_in_own_process(submission: Submission, time_limit: float) -> Che
         async with asyncio.timeout(time_limit):
             stdout, stderr = await process.communicate()
     except TimeoutError:
-        return CheckResult(
+        stopped = CheckResult(
             exercise,
             problem=f"The checks did not finish within {time_limit:g} s and were stopped. Does"
             " the program block (time.sleep, input(), a loop that never awaits)?",
         )
+        return stopped, True
     finally:
         if process.returncode is None:  # Out of time, or the grading itself was interrupted.
             kill_process_group(process)
             await process.wait()
-    return read_result(exercise, stdout, stderr, process.returncode)
+    return read_result(exercise, stdout, stderr, process.returncode), False
 
 
 def own_process_group() -> dict:
