@@ -60,6 +60,8 @@ SHELL_READ = [
     ".ci/find-python",
     "Makefile",
     "binder/postBuild",
+    "grading/gradescope/run_autograder",
+    "grading/gradescope/setup.sh",
     "chatlib/tooling/shell/bashrc",
     "chatlib/tooling/shell/zsh/.zshrc",
     "chatlib/tooling/shell/zsh/.zshenv",
