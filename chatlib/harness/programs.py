@@ -343,7 +343,9 @@ class RunningProgram:
 
     def asked_urls(self) -> list[str]:
         """The URLs the program's clients asked to connect to, in order (when launched)."""
-        return [line.split(" ", 1)[1] for line in self.reports.lines if line.startswith("connecting ")]
+        return [
+            line.split(" ", 1)[1] for line in self.reports.lines if line.startswith("connecting ")
+        ]
 
 
 class ProgramNotReady(RuntimeError):
