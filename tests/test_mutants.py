@@ -19,14 +19,12 @@ import pytest
 from mutants.catalogue import MUTANTS, Mutant
 
 from chatlib.checks import EXERCISES, Exercise
-from chatlib.checks.core import Outcome, Requirement, run_requirement
+from chatlib.checks.core import Outcome, run_requirement
 from chatlib.checks.files import solution_file
 from chatlib.checks.pipeline import Program
 
 VARIANTS = sorted((Path(__file__).parent / "mutants" / "variants").glob("*.py"))
 AT_ONCE = 6  # Checks at the same time: most of a check is waiting (for an exit, for a line).
-# Only one check at a time may use the client's default port (its stand-in server binds it).
-SHARED_PORT_REQUIREMENTS = {"default_url_is_used"}
 
 
 def exercise_of_variant(path: Path) -> Exercise:
@@ -39,7 +37,6 @@ class Checker:
 
     def __init__(self) -> None:
         self.slots = asyncio.Semaphore(AT_ONCE)
-        self.shared_port = asyncio.Lock()
 
     async def outcomes(self, exercise: Exercise, path: Path, stop_at_first_unmet: bool):
         """The outcomes of the assignment's requirements for ``path``, in order."""
@@ -47,16 +44,10 @@ class Checker:
         found: list[Outcome] = []
         async with self.slots:
             for requirement in exercise.requirements.chosen(include_extras=False):
-                found.append(await self.run(requirement, lambda: program.start(exercise)))
+                found.append(await run_requirement(requirement, lambda: program.start(exercise)))
                 if stop_at_first_unmet and found[-1].met is False:
                     break
         return found
-
-    async def run(self, requirement: Requirement, start) -> Outcome:
-        if requirement.key in SHARED_PORT_REQUIREMENTS:
-            async with self.shared_port:
-                return await run_requirement(requirement, start)
-        return await run_requirement(requirement, start)
 
 
 def mutant_problem(mutant: Mutant, outcomes: list[Outcome]) -> str | None:

@@ -35,6 +35,12 @@ LEGACY_FIX = (
     " new one is found in the websockets.asyncio package. Import serve (and broadcast) from"
     " websockets.asyncio.server and connect from websockets.asyncio.client."
 )
+# Known causes that fail every check alike: the check stops at the first, with its fix.
+FATAL_CAUSES = (
+    r"missing 1 required positional argument: 'path'",
+    r"'websockets' is not a package|module 'websockets' has no attribute",
+    r"No module named '",
+)
 # Errors whose cause is known, found from the exception line (with where it happened), and
 # the fix, in the words of websockets' upgrade guide where it has them. The first match wins.
 KNOWN_CAUSES = [
@@ -165,12 +171,36 @@ def explain_traceback(stderr: str, path: Path | None, skip_interrupts: bool = Fa
         traceback
         for traceback in printed_tracebacks(stderr)
         if not traceback.error.startswith(SHUTDOWN_NOISE)
-        and not (skip_interrupts and traceback.error.startswith(STOPPED_BY_US))
+        and not (skip_interrupts and stopped_by_us(traceback.error))
     ]
     if not tracebacks:
         return None
     last = tracebacks[-1]
     return with_cause(at_line(last.error, last.frames, path))
+
+
+def fatal_problem(program: RunningProgram, role: str) -> ProgramProblem | None:
+    """A mistake that fails every check the same way (a handler websockets cannot call, a
+    library hidden by a file), as the problem that ends the check; else ``None``.
+
+    Reporting it once, with its fix, beats a dozen failed requirements whose hints are about
+    something else.
+    """
+    report = explain_traceback(program.stderr.text(), program.path, program.interrupted)
+    if not report or not any(re.search(pattern, report) for pattern in FATAL_CAUSES):
+        return None
+    name = display_path(program.path) if program.path else f"The {role}"
+    report = report.replace("\n", "\n    ")
+    return ProgramProblem(
+        f"{name} failed on the first connection, and would fail on every one:\n    {report}\n"
+        "Fix it, save, and run the check again."
+    )
+
+
+def stopped_by_us(error: str) -> bool:
+    """True for what the checker's Ctrl-C left behind: the interrupt, a cancelled task, a
+    connection the shutting-down server closed (1001, going away) under a handler."""
+    return error.startswith(STOPPED_BY_US) or "1001 (going away)" in error
 
 
 def explain_never_awaited(stderr: str, path: Path | None) -> str | None:

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import re
 import traceback
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -12,8 +13,8 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
 
-from chatlib.checks.core import CheckFailed, NotCheckedHere, on_windows
-from chatlib.checks.diagnosis import diagnosis, error_report, startup_problem
+from chatlib.checks.core import CheckFailed, NotCheckedHere, ProgramProblem, on_windows
+from chatlib.checks.diagnosis import diagnosis, error_report, fatal_problem, startup_problem
 from chatlib.checks.participants import quoted
 from chatlib.harness import (
     EXIT_LIMIT,
@@ -37,6 +38,10 @@ class ServerUnderTest:
     url: str
     program: RunningProgram | None
     handler_errors: list[BaseException] = field(default_factory=list)
+
+    def fatal_problem(self) -> ProgramProblem | None:
+        """A mistake that fails every check alike, found in what the server reported."""
+        return fatal_problem(self.program, "server") if self.program is not None else None
 
     def diagnosis(self) -> str:
         """What the server itself reported, to add to a failure message."""
@@ -175,7 +180,9 @@ async def takes_host_and_port_options(server: ServerUnderTest) -> None:
             )
         # Either port is right: the one asked for, or the real one read from the server.
         printed = rf"ws://\S+:({port}|{program.port})\b"
-        if await program.stdout.wait_for(printed, 1.0) is None:
+        # A log line on stderr (logging's default) says it as well as a print.
+        in_log = any(re.search(printed, line) for line in program.stderr.lines)
+        if not in_log and await program.stdout.wait_for(printed, 1.0) is None:
             raise CheckFailed(
                 f"{started}, the server should print the URL it listens on (ws://...:{port});"
                 f" it printed {quoted(program.stdout.lines[-3:])}."
