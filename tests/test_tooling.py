@@ -364,27 +364,23 @@ async def test_output_of_a_program_that_prints_forever_is_kept_bounded() -> None
     assert await output.wait_for(r"spam line 49990", 0.1, start=total - 20) is not None
 
 
-async def test_server_that_ignores_the_port_option_is_refused(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+async def test_server_that_ignores_the_port_option_is_checked_and_told_so(
+    tmp_path: Path,
 ) -> None:
-    # A server that binds a fixed port whatever --port says: the course's default port in
-    # real life; here a free port the test picks, standing for it.
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        fixed_port = probe.getsockname()[1]
-    monkeypatch.setattr("chatlib.checks.servers.DEFAULT_PORT", fixed_port)
+    # A server that binds the course's port whatever --port says: it is checked where the
+    # checker puts it, and the good-practice requirement on --port says what it ignores.
     squatter = tmp_path / "chat_server.py"
     squatter.write_text(
         solution("chat_server").replace(
-            "asyncio.run(main(args.host, args.port))", f"asyncio.run(main(args.host, {fixed_port}))"
+            "asyncio.run(main(args.host, args.port))", "asyncio.run(main(args.host, 8765))"
         ),
         encoding="utf-8",
     )
     result = await check(EXERCISES["chat_server"], Program.file(squatter))
-    assert "it ignores the --port option" in result.problem
-    assert result.outcomes == []
+    assert result.problem is None
+    unmet = [outcome for outcome in result.outcomes if outcome.met is False]
+    assert [outcome.requirement.key for outcome in unmet] == ["takes_host_and_port_options"]
+    assert "it asked for localhost:8765 instead" in unmet[0].detail
 
 
 # --- Grading a class -------------------------------------------------------------------------

@@ -271,6 +271,8 @@ async def default_url_is_used(client: ClientUnderTest) -> None:
 async def url_option_is_used(client: ClientUnderTest) -> None:
     wanted = f"ws://127.0.0.1:{free_port()}"
     async with client.another("--url", wanted) as another:
+        # A client may ask for the name before it connects: it gets one, as a user types it.
+        await another.program.type("Alice\n")
         connected = await another.server.wait_for_connection(STARTUP_LIMIT)
         asked = another.program.asked_urls()
         if not connected or not asked or asked[0].rstrip("/") != wanted:

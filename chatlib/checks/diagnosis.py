@@ -161,9 +161,10 @@ def exception_line(lines: list[str]) -> str:
 def explain_traceback(stderr: str, path: Path | None, skip_interrupts: bool = False) -> str | None:
     """Summarise the traceback that matters in ``stderr`` as "file, line N: Type: message".
 
-    The one that matters is the last one, once what is nobody's error is left out: what the
-    Ctrl-C that stopped the program left behind (``KeyboardInterrupt``, a cancelled task)
-    when ``skip_interrupts``, and the noise of a shutdown. The line shown is the last one in
+    The one that matters is the last one whose cause is known, else the last one, once what
+    is nobody's error is left out: what the Ctrl-C that stopped the program left behind
+    (``KeyboardInterrupt``, a cancelled task) when ``skip_interrupts``, and the noise of a
+    shutdown. The line shown is the last one in
     the learner's own file that the exception passed through: that is where the learner can
     act. A known cause is followed by its fix (:data:`KNOWN_CAUSES`).
     """
@@ -175,8 +176,11 @@ def explain_traceback(stderr: str, path: Path | None, skip_interrupts: bool = Fa
     ]
     if not tracebacks:
         return None
-    last = tracebacks[-1]
-    return with_cause(at_line(last.error, last.frames, path))
+    reports = [with_cause(at_line(t.error, t.frames, path)) for t in tracebacks]
+    # A known cause is what matters most: in a chain, the error that failed the handler
+    # comes first, and what its `finally` then met (a closed connection) only after it.
+    known = [report for report in reports if "\n" in report]
+    return (known or reports)[-1]
 
 
 def fatal_problem(program: RunningProgram, role: str) -> ProgramProblem | None:
