@@ -398,6 +398,9 @@ class NoDiagnosis:
     def diagnosis(self) -> str:
         return ""
 
+    def fatal_problem(self) -> None:
+        return None
+
 
 # --- What a report says, and how ---------------------------------------------------------------
 
