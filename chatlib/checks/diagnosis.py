@@ -203,8 +203,11 @@ def fatal_problem(program: RunningProgram, role: str) -> ProgramProblem | None:
 
 def stopped_by_us(error: str) -> bool:
     """True for what the checker's Ctrl-C left behind: the interrupt, a cancelled task, a
-    connection the shutting-down server closed (1001, going away) under a handler."""
-    return error.startswith(STOPPED_BY_US) or "1001 (going away)" in error
+    connection the shutting-down server closed (1001, going away) under a handler, or one the
+    interrupted program closed itself on its way out (it sent 1011)."""
+    return error.startswith(STOPPED_BY_US) or any(
+        words in error for words in ("1001 (going away)", "sent 1011 (internal error)")
+    )
 
 
 def explain_never_awaited(stderr: str, path: Path | None) -> str | None:

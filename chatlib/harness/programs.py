@@ -282,8 +282,15 @@ class RunningProgram:
         return self.process.returncode
 
     async def stop(self) -> None:
-        """End the program: politely (Ctrl-C) first, then by force; its output is all read."""
+        """End the program: politely (end of input, Ctrl-C) first, then by force; its output
+        is all read.
+
+        The end of input comes first: a thread blocked in ``input()`` (``asyncio.to_thread``)
+        would otherwise keep the program alive after Ctrl-C until it is killed.
+        """
         if self.exit_code is None:
+            with contextlib.suppress(OSError, RuntimeError):
+                self.end_input()
             with contextlib.suppress(ProcessLookupError):
                 if on_windows():
                     self.interrupted = True
