@@ -129,8 +129,8 @@ async def sender_does_not_receive_own_message(server: ServerUnderTest) -> None:
         echoed = [line for line in alice.received[:answer] if "Hi there" in line]
         if echoed:
             raise CheckFailed(
-                f'Alice sent "Hi there"; only the others should receive it, but she received'
-                f" {quoted(echoed)} back."
+                'Alice sent "Hi there"; only the others should receive it, but she received her'
+                f" own message back: {quoted(echoed)}."
             )
 
 
@@ -192,8 +192,8 @@ async def messages_are_relayed_with_the_senders_name(server: ServerUnderTest) ->
 
 @REQUIREMENTS.requirement(
     'A departure is announced as "[Server]: Alice has left the chat."',
-    hint='Announce a departure in exactly the assignment\'s words: "[Server]: ", the name,'
-    ' then " has left the chat."',
+    hint='Announce a departure in exactly the assignment\'s words: the prefix "[Server]: ",'
+    ' the name, then " has left the chat" with its full stop.',
     needs=departure_is_announced,
 )
 async def departure_notice_has_the_assignments_shape(server: ServerUnderTest) -> None:

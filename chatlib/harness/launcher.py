@@ -47,7 +47,8 @@ class Reporter:
             self.connection.sendall((" ".join(map(str, words)) + "\n").encode())
 
 
-REPORTER = Reporter(os.environ.get(REPORT_TO))
+# Only the launcher run as a program reports: chatlib imports this module for its names.
+REPORTER = Reporter(os.environ.get(REPORT_TO) if __name__ == "__main__" else None)
 
 
 def report_serving(asked_host, asked_port, sockets) -> None:
