@@ -180,9 +180,10 @@ async def takes_host_and_port_options(server: ServerUnderTest) -> None:
             )
         # Either port is right: the one asked for, or the real one read from the server.
         printed = rf"ws://\S+:({port}|{program.port})\b"
-        # A log line on stderr (logging's default) says it as well as a print.
-        in_log = any(re.search(printed, line) for line in program.stderr.lines)
-        if not in_log and await program.stdout.wait_for(printed, 1.0) is None:
+        # A log line on stderr (logging's default) says it as well as a print; it has
+        # arrived by the time the wait for a printed one is over.
+        in_print = await program.stdout.wait_for(printed, 1.0) is not None
+        if not in_print and not any(re.search(printed, line) for line in program.stderr.lines):
             raise CheckFailed(
                 f"{started}, the server should print the URL it listens on (ws://...:{port});"
                 f" it printed {quoted(program.stdout.lines[-3:])}."
