@@ -104,10 +104,9 @@ def verdict_of(result: CheckResult) -> str:
     """
     if result.problem is not None:
         return PROBLEM
-    unmet = [outcome for outcome in result.outcomes if outcome.met is False]
-    if not any(outcome.requirement.kind == "assignment" for outcome in unmet):
+    if result.assignment_met:
         return PASSES
-    return unmet[0].requirement.key
+    return next(outcome for outcome in result.outcomes if outcome.met is False).requirement.key
 
 
 def report_text(result: CheckResult) -> str:
