@@ -25,6 +25,9 @@ from chatlib.checks.pipeline import Program
 
 VARIANTS = sorted((Path(__file__).parent / "mutants" / "variants").glob("*.py"))
 AT_ONCE = 6  # Checks at the same time: most of a check is waiting (for an exit, for a line).
+# The tests that check many programs at once share one worker (with tests/test_realworld.py):
+# side by side on two cores, the memory check's 400 visits took over its 15 s limit.
+MANY_CHECKS_AT_ONCE = pytest.mark.xdist_group("many-checks-at-once")
 
 
 def exercise_of_variant(path: Path) -> Exercise:
@@ -70,6 +73,7 @@ def mutant_problem(mutant: Mutant, outcomes: list[Outcome]) -> str | None:
     return None
 
 
+@MANY_CHECKS_AT_ONCE
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("exercise", EXERCISES.values(), ids=lambda exercise: exercise.name)
 async def test_each_mutant_is_refused_by_the_requirement_that_names_its_mistake(
@@ -100,6 +104,7 @@ def test_there_are_enough_mutants_and_variants() -> None:
     assert {mutant.caught_by for mutant in MUTANTS} <= keys
 
 
+@MANY_CHECKS_AT_ONCE
 @pytest.mark.timeout(600)
 async def test_each_correct_variant_meets_every_requirement() -> None:
     checker = Checker()

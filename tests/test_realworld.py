@@ -148,6 +148,7 @@ def case_problem(case: Case, result: CheckResult) -> str | None:
     return None
 
 
+@pytest.mark.xdist_group("many-checks-at-once")  # With tests/test_mutants.py: see there.
 @pytest.mark.timeout(900)
 async def test_each_real_world_program_gets_its_verdict_and_its_words() -> None:
     slots = asyncio.Semaphore(AT_ONCE)
