@@ -29,8 +29,8 @@ if TYPE_CHECKING:
 class Kind(StrEnum):
     """How a program of the exercise is checked."""
 
-    SERVER = "server"  # Started with --host and --port; the checks connect to it.
-    CLIENT = "client"  # Started with --url of a stand-in server; the checks type into it.
+    SERVER = "server"  # Started as it is, on a free port whatever it asks; checks connect to it.
+    CLIENT = "client"  # Started as it is, sent to a stand-in server; the checks type into it.
 
 
 @dataclass(frozen=True)

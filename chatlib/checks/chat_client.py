@@ -1,10 +1,14 @@
 """The chat client's requirements: it talks, it listens while you type, and it ends cleanly.
 
+The assignment asks for the first four and the default URL; leaving cleanly, the options and
+a clear line when no server answers are good practice, reported as such.
+
 Each check starts a stand-in server and the client under test, types into the client's
 standard input as a user would, and reads what it prints.
 """
 
 import asyncio
+from urllib.parse import urlsplit
 
 from chatlib import DEFAULT_PORT, DEFAULT_URL
 from chatlib.checks.clients import ClientUnderTest
@@ -18,9 +22,6 @@ REQUIREMENTS = Requirements()
 # How long the keyboard stays untouched before the room speaks, in the "while you are not
 # typing" check: over a second, as a user who reads before answering.
 IDLE_TIME = 1.2
-
-# How long the "without --url" check waits for the default port when something holds it.
-DEFAULT_PORT_WAIT = 5
 
 
 async def require_clean_exit(client: ClientUnderTest, action: str) -> None:
@@ -114,6 +115,7 @@ async def shows_messages_while_typing(client: ClientUnderTest) -> None:
     "/quit leaves the chat cleanly",
     hint="/quit is a command for the client, not a message for the room: recognise it before"
     " sending, and end the conversation the way the end of input does.",
+    good_practice=True,
     needs=sends_the_name_first,
 )
 async def quit_command_leaves_cleanly(client: ClientUnderTest) -> None:
@@ -128,6 +130,7 @@ async def quit_command_leaves_cleanly(client: ClientUnderTest) -> None:
     "End of input (Ctrl-D) leaves the chat cleanly",
     hint="At the end of input, input() raises EOFError (sys.stdin.readline() returns ''):"
     " treat it like /quit.",
+    good_practice=True,
     needs=sends_the_name_first,
 )
 async def end_of_input_leaves_cleanly(client: ClientUnderTest) -> None:
@@ -139,6 +142,7 @@ async def end_of_input_leaves_cleanly(client: ClientUnderTest) -> None:
 @REQUIREMENTS.requirement(
     "Ctrl-C leaves the chat cleanly, without a traceback",
     hint="asyncio.run() raises KeyboardInterrupt on Ctrl-C: catch it around asyncio.run().",
+    good_practice=True,
     needs=sends_the_name_first,
 )
 async def ctrl_c_leaves_cleanly(client: ClientUnderTest) -> None:
@@ -153,6 +157,7 @@ async def ctrl_c_leaves_cleanly(client: ClientUnderTest) -> None:
     "When the server goes away, the client says so and ends",
     hint="The receiving loop ends when the connection closes: print a line, then make the"
     " whole client stop (a daemon thread for the keyboard will not keep it alive).",
+    good_practice=True,
     needs=sends_the_name_first,
 )
 async def server_going_away_is_reported(client: ClientUnderTest) -> None:
@@ -177,27 +182,30 @@ async def server_going_away_is_reported(client: ClientUnderTest) -> None:
     "With no server to talk to, it prints one clear line and exits with status 1",
     hint="When nothing listens, connect() raises an OSError: turn it into one line that names"
     " the URL, and an exit status that says the client failed.",
+    good_practice=True,
 )
 async def unreachable_server_is_reported(client: ClientUnderTest) -> None:
     url = f"ws://127.0.0.1:{free_port()}"
-    program = await client.start_another("--url", url)
+    program = await client.start_another(connect_to=url)
     # A client may ask for the name before it connects: it gets one, as a user would type it.
     await program.type("Alice\n")
     try:
         exit_code = await program.wait_for_exit()
         said = program.stdout.text() + program.stderr.text()
         if exit_code is None:
-            raise CheckFailed(f"With nothing listening at {url}, the client kept running.")
+            raise CheckFailed("With no server to talk to, the client kept running.")
         if "Traceback" in said:
             raise CheckFailed(
-                f"With nothing listening at {url}, the client should explain in one line;"
-                " it printed a traceback."
+                "With no server to talk to, the client should explain in one line; it printed"
+                " a traceback."
             )
-        if exit_code != 1 or url not in said:
+        # The URL it tried is the one it asked for (the launcher sent it to ``url``).
+        tried = [*program.asked_urls(), url]
+        if exit_code != 1 or not any(address in said for address in tried):
             raise CheckFailed(
-                f"With nothing listening at {url}, the client should print a line naming that"
-                f" URL and exit with status 1; it printed {quoted(said.splitlines())} and exited"
-                f" with status {exit_code}."
+                "With no server to talk to, the client should print a line naming the URL it"
+                f" tried and exit with status 1; it printed {quoted(said.splitlines())} and"
+                f" exited with status {exit_code}."
             )
     finally:
         await program.stop()
@@ -207,6 +215,7 @@ async def unreachable_server_is_reported(client: ClientUnderTest) -> None:
     "--name NAME is sent as the name, without asking",
     hint="When --name is given, send it as the first message as soon as you are connected,"
     " and treat every typed line as a message.",
+    good_practice=True,
     needs=sends_the_name_first,
 )
 async def name_option_is_sent_first(client: ClientUnderTest) -> None:
@@ -225,42 +234,50 @@ async def name_option_is_sent_first(client: ClientUnderTest) -> None:
             )
 
 
-async def client_on_the_default_port(client: ClientUnderTest):
-    """A copy of the client started without ``--url``, its stand-in on the default port.
-
-    Returns the stand-in's context manager (to leave when done) and the client it started.
-    The port may be held for a moment by another check of this kind (the instructor's grader
-    checks several learners' clients at once), so a busy port is tried again for up to
-    DEFAULT_PORT_WAIT seconds; one that stays busy (the learner's own chat server, usually)
-    makes the requirement "not checked", never "not met".
-    """
-    deadline = asyncio.get_running_loop().time() + DEFAULT_PORT_WAIT
-    while True:
-        stand_in = client.another("--name", "Alice", port=DEFAULT_PORT)
-        try:
-            return stand_in, await stand_in.__aenter__()
-        except OSError:
-            if asyncio.get_running_loop().time() >= deadline:
-                raise NotCheckedHere(
-                    f"port {DEFAULT_PORT} is in use on this machine (is your own chat server"
-                    " running?): stop what uses it to check this"
-                ) from None
-            await asyncio.sleep(0.1)
+def is_the_default_url(url: str) -> bool:
+    """True for the assignment's server URL, however it is spelled (localhost or 127.0.0.1)."""
+    parsed = urlsplit(url)
+    return (
+        parsed.scheme == "ws"
+        and parsed.hostname in ("localhost", "127.0.0.1")
+        and parsed.port == DEFAULT_PORT
+        and parsed.path in ("", "/")
+    )
 
 
 @REQUIREMENTS.requirement(
-    f"Without --url, it connects to {DEFAULT_URL}",
-    hint=f"The assignment's server listens at {DEFAULT_URL}: make that the --url option's default.",
+    f"Started without options, it connects to {DEFAULT_URL}",
+    hint=f"The assignment's server listens at {DEFAULT_URL}: connect there by default.",
     needs=sends_the_name_first,
 )
 async def default_url_is_used(client: ClientUnderTest) -> None:
-    stand_in, another = await client_on_the_default_port(client)
-    try:
-        if not await another.server.wait_for_connection(STARTUP_LIMIT):
-            said = quoted(another.program.stdout.lines[-3:] + another.program.stderr.lines[-3:])
+    # The launcher sent the client to the stand-in, and said which URL it asked for.
+    await client.sign_in()
+    asked = client.program.asked_urls()
+    if not asked or not is_the_default_url(asked[0]):
+        raise CheckFailed(
+            f"Started without options, the client should connect to {DEFAULT_URL}; it asked"
+            f" for {in_quotes(asked[0]) if asked else 'nothing'}."
+        )
+
+
+@REQUIREMENTS.requirement(
+    "--url URL chooses the server",
+    hint="Read --url with argparse (default ws://localhost:8765) and connect to it: the same"
+    " client then reaches a server anywhere.",
+    good_practice=True,
+    needs=sends_the_name_first,
+)
+async def url_option_is_used(client: ClientUnderTest) -> None:
+    wanted = f"ws://127.0.0.1:{free_port()}"
+    async with client.another("--url", wanted) as another:
+        # A client may ask for the name before it connects: it gets one, as a user types it.
+        await another.program.type("Alice\n")
+        connected = await another.server.wait_for_connection(STARTUP_LIMIT)
+        asked = another.program.asked_urls()
+        if not connected or not asked or asked[0].rstrip("/") != wanted:
+            said = quoted(another.program.stderr.lines[-2:] or another.program.stdout.lines[-2:])
             raise CheckFailed(
-                f"Started without --url, the client should connect to {DEFAULT_URL}; nothing"
-                f" connected there within {STARTUP_LIMIT:g} s; it printed {said}."
+                f"Started with --url {wanted}, the client should connect there; it asked for"
+                f" {in_quotes(asked[0]) if asked else 'nothing'} and printed {said}."
             )
-    finally:
-        await stand_in.__aexit__(None, None, None)

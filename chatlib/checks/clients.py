@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from chatlib.checks.core import ARRIVAL_LIMIT, CheckFailed
-from chatlib.checks.diagnosis import diagnosis, error_report, startup_problem
+from chatlib.checks.core import ARRIVAL_LIMIT, CheckFailed, ProgramProblem
+from chatlib.checks.diagnosis import diagnosis, error_report, fatal_problem, startup_problem
 from chatlib.checks.participants import in_quotes, quoted
 from chatlib.harness import STARTUP_LIMIT, RunningProgram, ScriptedServer
 
@@ -25,28 +25,28 @@ class ClientUnderTest:
     command: list[str]
     path: Path | None
 
+    def fatal_problem(self) -> ProgramProblem | None:
+        """A mistake that fails every check alike, found in what the client reported."""
+        return fatal_problem(self.program, "client")
+
     def diagnosis(self) -> str:
         """What the client itself reported, to add to a failure message."""
         return diagnosis(self.program, "client")
 
-    async def start_another(self, *options: str) -> RunningProgram:
+    async def start_another(self, *options: str, connect_to: str | None = None) -> RunningProgram:
         """Start a second copy of the client with the command-line ``options`` given.
 
-        Its stdin is left open and its output collected like the first copy's.
+        It connects to ``connect_to`` whatever URL it asks for (to the URL it asks for when
+        ``None``). Its stdin is left open and its output collected like the first copy's.
         """
-        return await RunningProgram.start([*self.command, *options], self.path)
+        return await RunningProgram.launch([*self.command, *options], self.path, connect_to)
 
     @contextlib.asynccontextmanager
-    async def another(self, *options: str, port: int = 0) -> AsyncIterator["ClientUnderTest"]:
-        """A second copy of the client, started with ``options``, and a stand-in of its own.
-
-        The stand-in listens on ``port`` of 127.0.0.1 (any free one by default, and then
-        ``--url`` points at it). A port in use raises ``OSError``.
-        """
+    async def another(self, *options: str) -> AsyncIterator["ClientUnderTest"]:
+        """A second copy of the client, started with ``options``, and a stand-in of its own."""
         server = ScriptedServer()
-        url = await server.start(port)
-        url_option = ["--url", url] if port == 0 else []
-        program = await self.start_another(*url_option, *options)
+        url = await server.start()
+        program = await self.start_another(*options, connect_to=url)
         try:
             yield ClientUnderTest(server, program, self.command, self.path)
         finally:
@@ -86,10 +86,15 @@ class ClientUnderTest:
 
 @contextlib.asynccontextmanager
 async def running_client(command: list[str], path: Path | None) -> AsyncIterator[ClientUnderTest]:
-    """Start the stand-in server, then the client with ``--url`` pointing at it."""
+    """Start the stand-in server, then the client as it is, connected to the stand-in.
+
+    The launcher (:mod:`chatlib.harness.launcher`) sends the client to the stand-in whatever
+    URL it asks for (a hard-coded ``ws://localhost:8765``, ``--url``'s default...), so no
+    option is passed that it might not expect, and no port is shared with anything.
+    """
     server = ScriptedServer()
     url = await server.start()
-    program = await RunningProgram.start([*command, "--url", url], path)
+    program = await RunningProgram.launch(command, path, connect_to=url)
     try:
         yield ClientUnderTest(server, program, command, path)
     finally:

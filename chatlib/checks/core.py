@@ -174,7 +174,8 @@ async def run_requirement(
     when the program cannot even start, no requirement can be checked.
 
     What the program itself reported (a traceback, a coroutine never awaited) is added to a
-    failure only once the program is stopped, when everything it wrote has been read.
+    failure only once the program is stopped, when everything it wrote has been read; a
+    mistake that would fail every check alike (see ``fatal_problem``) ends the check there.
     """
     target = None
     try:
@@ -188,6 +189,9 @@ async def run_requirement(
             " waiting for something that never comes (a message, a key press)?",
         )
     if outcome.met is False and target is not None:
+        fatal = target.fatal_problem()
+        if fatal is not None:
+            raise fatal
         outcome = with_diagnosis(outcome, target.diagnosis())
     return outcome
 

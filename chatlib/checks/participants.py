@@ -188,6 +188,24 @@ class Participant:
             )
         return earlier
 
+    async def expect_containing(
+        self, text: str, after: str, within: float = ARRIVAL_LIMIT, start: int = 0
+    ) -> int:
+        """Require a line that contains ``text``, whatever its shape; its index.
+
+        For the requirements judged on what arrives (a message reaches Bob, a departure is
+        told), not on its exact wording: those are requirements of their own.
+        """
+        index = await self.wait_until(lambda line: text in line, within, start)
+        if index is None:
+            closed = f" (the server closed the connection: {self.describe_close()})"
+            raise CheckFailed(
+                f"{after}; {self.name} should receive a line with {in_quotes(text)} in it (in"
+                f" any shape) within {within:g} s; {self.name} received"
+                f" {quoted(self.received[start:])}{closed if self._reader.done() else ''}."
+            )
+        return index
+
     def describe_close(self) -> str:
         """The close code and reason, in words."""
         code = self.websocket.close_code

@@ -53,6 +53,14 @@ class CheckResult:
         """True when there is no problem and every checked requirement is met."""
         return self.problem is None and self.met == self.total
 
+    @property
+    def assignment_met(self) -> bool:
+        """True when there is no problem and every checked requirement of the assignment's own
+        text is met: good practice and extras may still be unmet."""
+        return self.problem is None and all(
+            outcome.met for outcome in self.checked if outcome.requirement.kind == "assignment"
+        )
+
     def to_json(self) -> dict[str, Any]:
         """The result as plain data, for ``--json`` and the progress memory."""
         return {
@@ -61,6 +69,7 @@ class CheckResult:
             "met": self.met,
             "total": self.total,
             "all_met": self.all_met,
+            "assignment_met": self.assignment_met,
             "points": round(self.points, 2),
             "requirements": [
                 {

@@ -1,7 +1,8 @@
-"""Start a server under test, and the requirement every server shares: a clean Ctrl-C."""
+"""Start a server under test, and what every server shares: a clean Ctrl-C, address options."""
 
 import asyncio
 import contextlib
+import re
 import traceback
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -12,18 +13,17 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
 
-from chatlib import DEFAULT_PORT
 from chatlib.checks.core import CheckFailed, NotCheckedHere, ProgramProblem, on_windows
-from chatlib.checks.diagnosis import diagnosis, startup_problem
-from chatlib.checks.files import display_path
+from chatlib.checks.diagnosis import diagnosis, error_report, fatal_problem, startup_problem
+from chatlib.checks.participants import quoted
 from chatlib.harness import (
     EXIT_LIMIT,
     STARTUP_LIMIT,
     ProgramNotReady,
     RunningProgram,
-    start_server_program,
+    start_launched_server,
 )
-from chatlib.serving import Handler, close_within, server_url
+from chatlib.serving import Handler, close_within, free_port, server_url
 
 
 @dataclass
@@ -39,6 +39,10 @@ class ServerUnderTest:
     program: RunningProgram | None
     handler_errors: list[BaseException] = field(default_factory=list)
 
+    def fatal_problem(self) -> ProgramProblem | None:
+        """A mistake that fails every check alike, found in what the server reported."""
+        return fatal_problem(self.program, "server") if self.program is not None else None
+
     def diagnosis(self) -> str:
         """What the server itself reported, to add to a failure message."""
         if self.program is not None:
@@ -52,36 +56,23 @@ class ServerUnderTest:
 
 @contextlib.asynccontextmanager
 async def running_server(command: list[str], path: Path | None) -> AsyncIterator[ServerUnderTest]:
-    """Start ``command --host 127.0.0.1 --port 0``, wait for its URL line, stop it after."""
+    """Launch ``command`` as it is, wait until it serves, stop it after.
+
+    The launcher (:mod:`chatlib.harness.launcher`) makes it listen on a free port of
+    127.0.0.1 whatever address it asks for (a fixed ``localhost:8765``, ``--port``, its own
+    way of reading ``sys.argv``), so no option is passed that the program might not expect,
+    and no check ever competes for a port with another one or with the learner's own server.
+    """
     try:
-        program = await start_server_program(
-            [*command, "--host", "127.0.0.1", "--port", "0"], path, within=STARTUP_LIMIT
-        )
+        program = await start_launched_server(command, path, within=STARTUP_LIMIT)
     except ProgramNotReady as not_ready:
-        what = "A server should print the URL it listens on, like ws://localhost:8765."
+        what = "A server should start serving (`async with serve(...)`) as soon as it starts."
         waited = None if not_ready.ended else not_ready.waited
         raise startup_problem(not_ready.program, what, waited) from None
     try:
-        if program.port == DEFAULT_PORT:
-            raise ignores_port_option(program, program.url)
         yield ServerUnderTest(program.url, program)
     finally:
         await program.stop()
-
-
-def ignores_port_option(program: RunningProgram, url: str) -> ProgramProblem:
-    """Explain that a server asked for any free port listens on the fixed default one.
-
-    Such a server would clash with every other copy of itself (and with the learner's own
-    server running in a terminal), so the checker refuses to check it rather than let its
-    result depend on what else runs on the machine.
-    """
-    name = display_path(program.path) if program.path else "The server"
-    return ProgramProblem(
-        f"{name} was started with --port 0 (any free port) but listens on {url}, the"
-        " default port: it ignores the --port option. Pass the port from the command line on"
-        " to serve(), as the starter's main() does, save, and run the check again."
-    )
 
 
 @contextlib.asynccontextmanager
@@ -150,3 +141,52 @@ async def wait_for_close(client: ClientConnection) -> int | None:
         return client.close_code
     except TimeoutError:
         return None
+
+
+OPTIONS_HINT = (
+    "Read --host and --port with argparse (defaults localhost and 8765), pass them on to"
+    " serve(), and print the URL the server listens on, as the starter's main() does: the"
+    " same file then runs beside another server, and whoever starts it knows where to connect."
+)
+
+
+async def takes_host_and_port_options(server: ServerUnderTest) -> None:
+    """Started with ``--host 127.0.0.1 --port P``, it asks to serve there and prints its URL.
+
+    The launcher still makes the copy listen on a free port: ``P`` is only what it should ask
+    for, so the check never depends on ``P`` being free.
+    """
+    if server.program is None:
+        raise NotCheckedHere("a handler served from a notebook cell has no command line")
+    port = free_port()
+    options = ["--host", "127.0.0.1", "--port", str(port)]
+    started = f"Started with `{' '.join(options)}`"
+    try:
+        program = await start_launched_server(
+            [*server.program.command, *options], server.program.path
+        )
+    except ProgramNotReady as not_ready:
+        program = not_ready.program
+        said = error_report(program) or quoted(
+            program.stderr.lines[-3:] or program.stdout.lines[-3:]
+        )
+        raise CheckFailed(f"{started}, the server did not start serving; it said {said}.") from None
+    try:
+        asked_host, asked_port = program.asked
+        if asked_port != str(port):
+            raise CheckFailed(
+                f"{started}, the server should listen on port {port}; it asked for"
+                f" {asked_host}:{asked_port} instead."
+            )
+        # Either port is right: the one asked for, or the real one read from the server.
+        printed = rf"ws://\S+:({port}|{program.port})\b"
+        # A log line on stderr (logging's default) says it as well as a print; it has
+        # arrived by the time the wait for a printed one is over.
+        in_print = await program.stdout.wait_for(printed, 1.0) is not None
+        if not in_print and not any(re.search(printed, line) for line in program.stderr.lines):
+            raise CheckFailed(
+                f"{started}, the server should print the URL it listens on (ws://...:{port});"
+                f" it printed {quoted(program.stdout.lines[-3:])}."
+            )
+    finally:
+        await program.stop()

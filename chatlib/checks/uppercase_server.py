@@ -16,7 +16,12 @@ from chatlib.checks.core import (
     longest_wait_seen_twice,
 )
 from chatlib.checks.participants import Participant, in_quotes
-from chatlib.checks.servers import ServerUnderTest, stops_cleanly_on_ctrl_c
+from chatlib.checks.servers import (
+    OPTIONS_HINT,
+    ServerUnderTest,
+    stops_cleanly_on_ctrl_c,
+    takes_host_and_port_options,
+)
 
 REQUIREMENTS = Requirements()
 
@@ -139,4 +144,12 @@ REQUIREMENTS.requirement(
     "Ctrl-C stops the server cleanly (clients get code 1001, exit status 0)",
     hint="Leave the `async with serve(...)` block when Ctrl-C arrives: it closes every"
     " connection with 1001. The starter's main() already does this; keep it.",
+    good_practice=True,
 )(stops_cleanly_on_ctrl_c)
+
+
+REQUIREMENTS.requirement(
+    "--host and --port choose where it listens, and it prints its URL",
+    hint=OPTIONS_HINT,
+    good_practice=True,
+)(takes_host_and_port_options)

@@ -2,6 +2,8 @@
 
 - :class:`RunningProgram`: a subprocess whose output is collected as it arrives;
   :func:`start_server_program` starts a server and waits for the ``ws://`` line it prints;
+  :func:`start_launched_server` runs a learner's server under :mod:`.launcher`, which makes
+  it listen on a free port of 127.0.0.1 whatever it asks for, and waits until it serves;
 - :class:`ScriptedServer`: a stand-in server that records what a client sends;
 - :class:`Changes`: the one way everything here waits, woken by each change, bounded.
 
@@ -17,6 +19,7 @@ from chatlib.harness.programs import (
     RecentLines,
     RunningProgram,
     on_windows,
+    start_launched_server,
     start_server_program,
 )
 from chatlib.harness.scripted import ScriptedServer
@@ -32,5 +35,6 @@ __all__ = [
     "RunningProgram",
     "ScriptedServer",
     "on_windows",
+    "start_launched_server",
     "start_server_program",
 ]

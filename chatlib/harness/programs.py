@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import overload
 
+from chatlib.harness import launcher
 from chatlib.harness.waiting import Changes
 
 # How long a program may take to start, and to exit once asked to.
@@ -26,6 +27,10 @@ EXIT_LIMIT = 5.0
 
 # What a server prints once it listens: every server of the course prints its ws:// URL.
 LISTENING_LINE = r"ws://[^\s]+:\d+"
+# The program that runs a learner's file at the checker's addresses (run by path).
+LAUNCHER = Path(launcher.__file__)
+# What the launcher reports once a server listens: the host and port asked, the real port.
+SERVING_REPORT = r"^serving (?P<host>\S+) (?P<port>\S+) (?P<real_port>\d+)$"
 
 # How much of a program's output is kept by default: the latest lines only. Whoever reads it
 # looks at what the program printed recently (after it started, after a message arrived), and
@@ -166,10 +171,15 @@ class RunningProgram:
         self.command = command
         self.path = path  # The Python file it runs, when there is one: its errors point there.
         self.url: str | None = None  # Where it listens, once start_server_program has seen it.
+        # The (host, port) it asked to listen on, once start_launched_server has seen it.
+        self.asked: tuple[str, str] | None = None
         # True once it was sent Ctrl-C or stopped: from then on, its end is no news of its own.
         self.interrupted = False
         self.stdout = Output(bounded_output)
         self.stderr = Output(bounded_output)
+        # What the launcher reports (where it serves, where it connects), when launched by it.
+        self.reports = Output()
+        self._report_server: asyncio.Server | None = None
         self._collectors = [
             asyncio.create_task(self.stdout.collect(process.stdout)),
             asyncio.create_task(self.stderr.collect(process.stderr)),
@@ -182,13 +192,17 @@ class RunningProgram:
         path: Path | None = None,
         cwd: Path | None = None,
         keep_all_output: bool = False,
+        environment: dict[str, str] | None = None,
     ) -> "RunningProgram":
         """Start ``command`` (in folder ``cwd``) with pipes for stdin, stdout and stderr.
 
         ``path`` is the Python file it runs, if any. Only the latest output is kept unless
-        ``keep_all_output`` (a test that reads a server's whole log).
+        ``keep_all_output`` (a test that reads a server's whole log). ``environment`` adds
+        variables to this process's own.
         """
-        environment = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8")
+        environment = dict(
+            os.environ, PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8", **(environment or {})
+        )
         process = await asyncio.create_subprocess_exec(
             *command,
             stdin=asyncio.subprocess.PIPE,
@@ -268,8 +282,15 @@ class RunningProgram:
         return self.process.returncode
 
     async def stop(self) -> None:
-        """End the program: politely (Ctrl-C) first, then by force; its output is all read."""
+        """End the program: politely (end of input, Ctrl-C) first, then by force; its output
+        is all read.
+
+        The end of input comes first: a thread blocked in ``input()`` (``asyncio.to_thread``)
+        would otherwise keep the program alive after Ctrl-C until it is killed.
+        """
         if self.exit_code is None:
+            with contextlib.suppress(OSError, RuntimeError):
+                self.end_input()
             with contextlib.suppress(ProcessLookupError):
                 if on_windows():
                     self.interrupted = True
@@ -291,6 +312,47 @@ class RunningProgram:
     def _stop_collecting(self) -> None:
         for collector in self._collectors:
             collector.cancel()
+        if self._report_server is not None:
+            self._report_server.close()
+
+    @classmethod
+    async def launch(
+        cls, command: list[str], path: Path | None = None, connect_to: str | None = None
+    ) -> "RunningProgram":
+        """Start the Python ``command`` under :mod:`chatlib.harness.launcher`.
+
+        ``command`` is ``[python, FILE, ARGS...]`` or ``[python, "-m", MODULE, ARGS...]``, as
+        it would be typed. Whatever address its servers ask for, they listen on 127.0.0.1,
+        any free port; its clients connect to ``connect_to`` (when given) whatever URL they
+        ask for. :attr:`reports` receives one line for each: ``serving HOST PORT REAL_PORT``
+        and ``connecting URL``.
+        """
+        reports = Output()
+
+        async def collect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reports.collect(reader)
+            writer.close()
+
+        report_server = await asyncio.start_server(collect, "127.0.0.1", 0)
+        report_port = report_server.sockets[0].getsockname()[1]
+        environment = {launcher.REPORT_TO: f"127.0.0.1:{report_port}"}
+        if connect_to:
+            environment[launcher.CONNECT_TO] = connect_to
+        launched = [command[0], str(LAUNCHER), *command[1:]]
+        try:
+            program = await cls.start(launched, path, environment=environment)
+        except BaseException:
+            report_server.close()
+            raise
+        program.command = command
+        program.reports, program._report_server = reports, report_server
+        return program
+
+    def asked_urls(self) -> list[str]:
+        """The URLs the program's clients asked to connect to, in order (when launched)."""
+        return [
+            line.split(" ", 1)[1] for line in self.reports.lines if line.startswith("connecting ")
+        ]
 
 
 class ProgramNotReady(RuntimeError):
@@ -335,4 +397,25 @@ async def start_server_program(
         await program.kill()  # Not Ctrl-C: a traceback of ours would hide the program's own.
         raise ProgramNotReady(program, name or " ".join(command), within, ended)
     program.url = found.group(0)
+    return program
+
+
+async def start_launched_server(
+    command: list[str], path: Path | None = None, within: float = STARTUP_LIMIT
+) -> RunningProgram:
+    """Launch the server ``command`` (see :meth:`RunningProgram.launch`); wait until it serves.
+
+    Returns the running program, its ``url`` set to where it really listens and ``asked``
+    to the ``(host, port)`` it asked for (``"-"`` for what it left out). Raises
+    :class:`ProgramNotReady` when it ends first or serves nothing ``within`` seconds; the
+    program is stopped by then, and the error carries what it printed.
+    """
+    program = await RunningProgram.launch(command, path)
+    found = await program.reports.wait_for(SERVING_REPORT, within)
+    if found is None:
+        ended = await program.wait_for_exit(0.5) is not None  # A crash finishes its traceback.
+        await program.kill()  # Not Ctrl-C: a traceback of ours would hide the program's own.
+        raise ProgramNotReady(program, " ".join(command), within, ended)
+    program.url = f"ws://127.0.0.1:{found['real_port']}"
+    program.asked = (found["host"], found["port"])
     return program

@@ -11,8 +11,9 @@ own, so a crash or a syntax error spoils one result only. The grader adds the re
 checker starts a process group that holds it and the programs it starts, so when a file
 reaches its time limit the whole group is killed (the whole process tree, on Windows): a
 hang costs the time limit and nothing more. The checker keeps only the latest output of a
-program that prints without end, and refuses a server that listens on the fixed default
-port instead of the free one it was given, so such files cannot disturb the others either.
+program that prints without end, and runs every program under its launcher, which puts a
+server that asks for the fixed port 8765 on a free one, so such files cannot disturb the
+others either.
 """
 
 import asyncio

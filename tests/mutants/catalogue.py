@@ -165,7 +165,19 @@ MUTANTS = [
         "name_not_awaited",
         CHAT,
         ("username = await websocket.recv()", "username = websocket.recv()"),
-        caught_by="messages_are_relayed_with_the_senders_name",
+        # The name "Alice" is then the first message the loop relays.
+        caught_by="first_message_is_the_username",
+        says="was never awaited",
+    ),
+    mutant(
+        "echo_to_everyone_in_another_format",
+        CHAT,
+        (
+            RELAY + 'f"[{username}]: {message}"',
+            '            broadcast(USERNAMES, f"{username}: {message}"',
+        ),
+        # A mistake of substance before a mistake of shape: the echo is told first.
+        caught_by="sender_does_not_receive_own_message",
     ),
     mutant(
         "name_relayed_as_a_message",
@@ -234,7 +246,8 @@ MUTANTS = [
         "departure_worded_differently",
         CHAT,
         (DEPARTURE, DEPARTURE.replace("has left the chat.", "left.")),
-        caught_by="departure_is_announced",
+        caught_by="departure_notice_has_the_assignments_shape",
+        says="Alice left.",
     ),
     mutant(
         "departure_only_after_a_clean_close",
@@ -275,6 +288,13 @@ MUTANTS = [
         CHAT,
         IMPORT_TIME,
         (RELAY, "            time.sleep(1)  # Give the others a moment.\n" + RELAY),
+        caught_by="stays_responsive_while_relaying",
+    ),
+    mutant(
+        "short_sleep_before_relaying",
+        CHAT,
+        IMPORT_TIME,
+        (RELAY, "            time.sleep(0.3)  # Anti-spam: one message at a time.\n" + RELAY),
         caught_by="stays_responsive_while_relaying",
     ),
     mutant(

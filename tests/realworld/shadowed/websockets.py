@@ -1,0 +1,2 @@
+"""A learner's own experiment, named after the library: it hides websockets."""
+print("my websockets experiment")
