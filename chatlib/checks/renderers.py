@@ -83,7 +83,11 @@ def total_text(result: CheckResult, next_step: str, advice: str) -> str:
     """The closing lines: how many requirements are met, and what to do now."""
     if result.all_met:
         return f"All {result.met} {ALL_MET}\n{next_step}"
-    return f"{result.met} of {result.total} requirements met. {advice}"
+    counted = f"{result.met} of {result.total} requirements met."
+    if result.assignment_met:
+        # Said first: the program does what the assignment asks; what is left is advice.
+        counted += " The assignment's own requirements are all met: what is left is good practice."
+    return f"{counted} {advice}"
 
 
 class TerminalReport(Renderer):
