@@ -14,7 +14,7 @@ from chatlib import DEFAULT_PORT, DEFAULT_URL
 from chatlib.checks.clients import ClientUnderTest
 from chatlib.checks.core import CheckFailed, NotCheckedHere, Requirements, on_windows
 from chatlib.checks.participants import in_quotes, quoted
-from chatlib.harness import STARTUP_LIMIT
+from chatlib.harness import EXIT_LIMIT, STARTUP_LIMIT
 from chatlib.serving import free_port
 
 REQUIREMENTS = Requirements()
@@ -190,10 +190,15 @@ async def unreachable_server_is_reported(client: ClientUnderTest) -> None:
     # A client may ask for the name before it connects: it gets one, as a user would type it.
     await program.type("Alice\n")
     try:
-        exit_code = await program.wait_for_exit()
+        # The client was just started: it may still be starting Python and importing its
+        # modules (seconds on a busy machine) before it even tries to connect.
+        exit_code = await program.wait_for_exit(STARTUP_LIMIT + EXIT_LIMIT)
         said = program.stdout.text() + program.stderr.text()
         if exit_code is None:
-            raise CheckFailed("With no server to talk to, the client kept running.")
+            raise CheckFailed(
+                "With no server to talk to, the client should end; it was still running"
+                f" {STARTUP_LIMIT + EXIT_LIMIT:g} s after it started."
+            )
         if "Traceback" in said:
             raise CheckFailed(
                 "With no server to talk to, the client should explain in one line; it printed"

@@ -83,6 +83,9 @@ class Requirement:
     # The key of an earlier requirement this one builds on: while that one is not met,
     # this one is reported as not checked yet instead of failing slowly for the same reason.
     needs: str | None = None
+    # The longest the check may take, a guard against a program that hangs. A check that does
+    # a fixed amount of work, each step bounded on its own, may get more (see the memory check).
+    time_limit: float = REQUIREMENT_TIME_LIMIT
 
     @property
     def kind(self) -> str:
@@ -109,12 +112,13 @@ class Requirements(list[Requirement]):
         extra: bool = False,
         good_practice: bool = False,
         needs: Check | None = None,
+        time_limit: float = REQUIREMENT_TIME_LIMIT,
     ):
         """Register the decorated check function as a requirement.
 
         ``good_practice`` marks a rule from the syllabus' common mistakes rather than from
         the assignment's text; ``needs`` is the check of an earlier requirement that this one
-        builds on.
+        builds on; ``time_limit`` replaces :data:`REQUIREMENT_TIME_LIMIT` for it.
         """
         if needs is not None and needs.__name__ not in {r.key for r in self}:
             raise ValueError(f"{needs.__name__} must be registered before what needs it")
@@ -123,7 +127,14 @@ class Requirements(list[Requirement]):
             prerequisite = needs.__name__ if needs is not None else None
             self.append(
                 Requirement(
-                    check.__name__, summary, hint, check, extra, good_practice, prerequisite
+                    check.__name__,
+                    summary,
+                    hint,
+                    check,
+                    extra,
+                    good_practice,
+                    prerequisite,
+                    time_limit,
                 )
             )
             return check
@@ -179,13 +190,13 @@ async def run_requirement(
     """
     target = None
     try:
-        async with asyncio.timeout(REQUIREMENT_TIME_LIMIT), start_target() as target:
+        async with asyncio.timeout(requirement.time_limit), start_target() as target:
             outcome = await attempt(requirement, target)
     except TimeoutError:
         outcome = Outcome(
             requirement,
             False,
-            f"This check did not finish within {REQUIREMENT_TIME_LIMIT:g} s. Is the program"
+            f"This check did not finish within {requirement.time_limit:g} s. Is the program"
             " waiting for something that never comes (a message, a key press)?",
         )
     if outcome.met is False and target is not None:
