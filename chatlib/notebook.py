@@ -23,11 +23,13 @@ remove the traps that follow:
 """
 
 import asyncio
+import atexit
 import contextlib
 import html
 import inspect
 import os
 import re
+import signal
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -218,12 +220,17 @@ async def start_program(
     replaced = await stop_title(title)
     command = python_command(*args)
     folder = course_folder()
+    # A process group of its own: the kernel's interrupt button (■) signals the kernel's whole
+    # group, and must stop the cell that runs, not the servers and clients started earlier.
+    # They end with the kernel instead (see _end_programs_with_the_kernel).
     if not server:
-        running = await RunningProgram.start(command, cwd=folder)
+        running = await RunningProgram.start(command, cwd=folder, own_process_group=True)
         handle = BackgroundProgram(title, args, running)
     else:
         command += ["--host", LOOPBACK, "--port", "0"]
-        running = await start_server_program(command, cwd=folder, name=" ".join(args))
+        running = await start_server_program(
+            command, cwd=folder, name=" ".join(args), own_process_group=True
+        )
         handle = BackgroundProgram(title, args, running, running.url, running.port)
         print(f"Started {' '.join(args)}: listening on {handle.url}{replaced}")
     _remember(title, handle)
@@ -245,7 +252,9 @@ async def start_redis(port: int | None = None, *, title: str = "Redis") -> Backg
     replaced = await stop_title(title)
     port = port or free_port()
     folder = Path(tempfile.gettempdir())
-    running = await RunningProgram.start(redis_command(binary, port, folder), cwd=folder)
+    running = await RunningProgram.start(
+        redis_command(binary, port, folder), cwd=folder, own_process_group=True
+    )
     url = f"redis://{LOOPBACK}:{port}/0"
     handle = BackgroundProgram(title, ("redis-server",), running, url, port)
     if await running.stdout.wait_for("Ready to accept connections", 10) is None:
@@ -275,6 +284,22 @@ async def stop_title(title: str) -> str:
         return ""
     await previous.stop()
     return " (it replaces the previous one)"
+
+
+def _end_programs_with_the_kernel() -> None:
+    """When the kernel exits (shut down, restarted): end the programs it started.
+
+    They run in process groups of their own (see :func:`start_program`), so nothing else
+    would end them, and a server left running would hold its port for the next kernel. At
+    exit the event loop may be gone: the process is signalled directly.
+    """
+    for handle in list(_started.values()):
+        if isinstance(handle, BackgroundProgram) and handle.program.exit_code is None:
+            with contextlib.suppress(OSError):
+                os.kill(handle.program.process.pid, getattr(signal, "SIGKILL", signal.SIGTERM))
+
+
+atexit.register(_end_programs_with_the_kernel)
 
 
 async def stop_everything() -> None:

@@ -9,6 +9,7 @@ files this way, the notebook helpers run servers and clients from a cell, and th
 import asyncio
 import codecs
 import contextlib
+import ctypes
 import os
 import re
 import signal
@@ -55,6 +56,24 @@ def ctrl_c_as_in_a_terminal() -> None:
     ``signal.signal`` runs here, between fork and exec, which is safe.
     """
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+# Linux's prctl(PR_SET_PDEATHSIG): the kernel sends the child this signal when its parent dies.
+_PR_SET_PDEATHSIG = 1
+_LIBC = ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+
+
+def in_a_group_of_its_own_ending_with_its_parent() -> None:
+    """In the new program, before it starts: as :func:`ctrl_c_as_in_a_terminal`, and, on
+    Linux, ask to be ended when the program that started it dies.
+
+    A program in a process group of its own is out of reach of a signal to its parent's group
+    (what it is for), so it would outlive a parent that is killed outright (a kernel killed
+    without a chance to clean up). On macOS and Windows only an orderly exit ends it (atexit).
+    """
+    ctrl_c_as_in_a_terminal()
+    if _LIBC is not None:
+        _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class RecentLines(Sequence[str]):
@@ -193,15 +212,23 @@ class RunningProgram:
         cwd: Path | None = None,
         keep_all_output: bool = False,
         environment: dict[str, str] | None = None,
+        own_process_group: bool = False,
     ) -> "RunningProgram":
         """Start ``command`` (in folder ``cwd``) with pipes for stdin, stdout and stderr.
 
         ``path`` is the Python file it runs, if any. Only the latest output is kept unless
         ``keep_all_output`` (a test that reads a server's whole log). ``environment`` adds
-        variables to this process's own.
+        variables to this process's own. ``own_process_group`` keeps it out of this process's
+        group (Linux, macOS): a signal sent to the whole group, as Jupyter's interrupt button
+        sends SIGINT to the kernel's, does not reach it; its own Ctrl-C still does.
         """
         environment = dict(
             os.environ, PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8", **(environment or {})
+        )
+        before_exec = (
+            in_a_group_of_its_own_ending_with_its_parent
+            if own_process_group
+            else ctrl_c_as_in_a_terminal
         )
         process = await asyncio.create_subprocess_exec(
             *command,
@@ -210,7 +237,8 @@ class RunningProgram:
             stderr=asyncio.subprocess.PIPE,
             env=environment,
             cwd=cwd,
-            preexec_fn=None if on_windows() else ctrl_c_as_in_a_terminal,
+            preexec_fn=None if on_windows() else before_exec,
+            start_new_session=own_process_group and not on_windows(),
         )
         return cls(process, command, path, bounded_output=not keep_all_output)
 
@@ -383,14 +411,18 @@ async def start_server_program(
     within: float = STARTUP_LIMIT,
     name: str | None = None,
     keep_all_output: bool = False,
+    own_process_group: bool = False,
 ) -> RunningProgram:
     """Start the server ``command`` and wait until it prints the ``ws://host:port`` it listens on.
 
     Returns the running program, its ``url`` set. Raises :class:`ProgramNotReady` (naming it
     ``name``, by default its command line) when it ends first or prints no URL ``within``
     seconds; the program is stopped by then, and the error carries what it printed.
+    ``own_process_group`` is as for :meth:`RunningProgram.start`.
     """
-    program = await RunningProgram.start(command, path, cwd, keep_all_output)
+    program = await RunningProgram.start(
+        command, path, cwd, keep_all_output, own_process_group=own_process_group
+    )
     found = await program.stdout.wait_for(LISTENING_LINE, within)
     if found is None:
         ended = await program.wait_for_exit(0.5) is not None  # A crash finishes its traceback.
