@@ -72,7 +72,7 @@ def explain_tls_failure(url: str, error: BaseException) -> str | None:
     """
     secure = url.startswith("wss://")
     if isinstance(error, ssl.SSLCertVerificationError):
-        if error.verify_code == HOSTNAME_MISMATCH:
+        if error.verify_code in NAME_MISMATCHES:
             return (
                 f"{url} shows a certificate made for another name ({error.verify_message})."
                 " Connect with a name the certificate lists, such as the one the server prints."
@@ -94,8 +94,9 @@ def explain_tls_failure(url: str, error: BaseException) -> str | None:
     return None
 
 
-# OpenSSL's X509_V_ERR_HOSTNAME_MISMATCH: the certificate is valid, for another name.
-HOSTNAME_MISMATCH = 62
+# OpenSSL's X509_V_ERR_HOSTNAME_MISMATCH and X509_V_ERR_IP_ADDRESS_MISMATCH: the certificate
+# is valid, but for another host name or address than the URL's.
+NAME_MISMATCHES = {62, 64}
 
 # No route to the other machine: its network is not ours, or macOS' Local Network privacy
 # keeps this program off it ("No route to host", errno 65 there).

@@ -1,0 +1,306 @@
+"""Secure WebSockets: the chat over TLS with a certificate the client verifies, and a private room.
+
+Every certificate comes from a certificate authority that ``trustme`` makes in memory for the
+test: the client trusts it through ``--cafile`` (the CA's certificate written to a file), as a
+course would hand its own authority to its learners. Nothing leaves 127.0.0.1, and nothing
+turns verification off.
+
+The servers and clients are the real programs (``python -m chatlib chat-server`` and
+``chat-client`` as subprocesses) or chatlib's handler served in the test's loop, where the
+client is what the test is about. Every wait is for a line of output, a message or an exit,
+and every wait is bounded.
+"""
+
+import asyncio
+import ssl
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import trustme
+from websockets.asyncio.client import connect
+from websockets.asyncio.server import serve
+from websockets.exceptions import ConnectionClosedError
+from websockets.frames import CloseCode
+
+from chatlib.chat_server import TOKEN_REFUSED, ChatServer, server_tls, token_matches
+from chatlib.harness import RunningProgram
+
+ROOT = Path(__file__).resolve().parent.parent
+WAIT = 10.0  # seconds: a generous bound for what takes well under one on a quiet machine
+TOKEN = "correct-horse-battery-staple"
+WRONG_TOKEN = "correct-horse-battery-stable"
+LISTENING = r"wss://\S+:\d+"
+
+
+@dataclass
+class Credentials:
+    """The files a course hands out: the server's certificate and key, the CA, the token."""
+
+    certfile: Path
+    keyfile: Path
+    cafile: Path
+    token_file: Path
+    wrong_token_file: Path
+    authority: trustme.CA
+
+
+@pytest.fixture
+def credentials(tmp_path: Path) -> Credentials:
+    """A fresh CA, a certificate it signed for 127.0.0.1 and localhost, and token files."""
+    authority = trustme.CA()
+    certificate = authority.issue_cert("127.0.0.1", "localhost")
+    files = Credentials(
+        certfile=tmp_path / "server.pem",
+        keyfile=tmp_path / "server.key",
+        cafile=tmp_path / "ca.pem",
+        token_file=tmp_path / "token.txt",
+        wrong_token_file=tmp_path / "wrong-token.txt",
+        authority=authority,
+    )
+    certificate.cert_chain_pems[0].write_to_path(files.certfile)
+    certificate.private_key_pem.write_to_path(files.keyfile)
+    authority.cert_pem.write_to_path(files.cafile)
+    files.token_file.write_text(TOKEN + "\n")
+    files.wrong_token_file.write_text(WRONG_TOKEN + "\n")
+    return files
+
+
+def chatlib_command(*args: str | Path) -> list[str]:
+    """``python -m chatlib ARGS`` with the interpreter running the tests."""
+    return [sys.executable, "-m", "chatlib", *map(str, args)]
+
+
+@dataclass
+class SecureServer:
+    """``chat-server`` running with a certificate and a token, and the URL it printed."""
+
+    program: RunningProgram
+    url: str
+
+
+@pytest.fixture
+async def secure_server(credentials: Credentials) -> AsyncIterator[SecureServer]:
+    """``chat-server --certfile --keyfile --token-file`` on 127.0.0.1, any free port."""
+    command = chatlib_command(
+        "chat-server",
+        *("--host", "127.0.0.1", "--port", "0"),
+        *("--certfile", credentials.certfile, "--keyfile", credentials.keyfile),
+        *("--token-file", credentials.token_file),
+    )
+    program = await RunningProgram.start(command, cwd=ROOT, keep_all_output=True)
+    found = await program.stdout.wait_for(LISTENING, WAIT)
+    if found is None:
+        await program.kill()
+        pytest.fail(f"chat-server printed no wss:// URL:\n{program.stderr.text()}")
+    yield SecureServer(program, found.group(0))
+    await program.stop()
+
+
+async def run_client(*args: str | Path, stdin_open: bool = True) -> RunningProgram:
+    """Start ``chat-client ARGS``; its standard input stays open, as a terminal's would."""
+    program = await RunningProgram.start(
+        chatlib_command("chat-client", *args), cwd=ROOT, keep_all_output=True
+    )
+    if not stdin_open:
+        program.end_input()
+    return program
+
+
+async def refusal(*args: str | Path) -> tuple[int | None, str, str]:
+    """Run a chat client that should give up on its own: its exit code, stdout and stderr."""
+    client = await run_client(*args)
+    try:
+        exit_code = await client.wait_for_exit(WAIT)
+    finally:
+        await client.kill()
+    return exit_code, client.stdout.text().strip(), client.stderr.text()
+
+
+def assert_one_line(exit_code: int | None, stdout: str, stderr: str, expected: str) -> None:
+    """The client gave up with status 1 and one line that says ``expected``; no traceback."""
+    assert exit_code == 1, f"exit code {exit_code}; it printed:\n{stdout}\n{stderr}"
+    assert len(stdout.splitlines()) == 1, f"expected one line, got:\n{stdout}"
+    assert expected in stdout, f"expected {expected!r} in: {stdout}"
+    assert "Traceback" not in stderr, stderr
+
+
+# --- Who may join: the token ------------------------------------------------------------------
+
+
+def test_token_matches_only_the_exact_token_whatever_its_type() -> None:
+    assert token_matches(TOKEN, TOKEN)
+    assert token_matches(TOKEN, TOKEN.encode())
+    assert not token_matches(TOKEN, WRONG_TOKEN)
+    assert not token_matches(TOKEN, TOKEN[:-1])
+    assert not token_matches(TOKEN, "")
+    assert not token_matches("zoë", "zoe")
+
+
+async def test_secure_server_prints_its_wss_and_https_addresses(secure_server) -> None:
+    page_line = await secure_server.program.stdout.wait_for(r"https://\S+/", WAIT)
+
+    assert secure_server.url.startswith("wss://127.0.0.1:")
+    assert page_line is not None, secure_server.program.stdout.text()
+    assert page_line.group(0) == "https" + secure_server.url.removeprefix("wss") + "/"
+
+
+async def test_terminal_client_with_the_token_joins_over_wss_and_chats(
+    secure_server, credentials
+) -> None:
+    trusting = ssl.create_default_context(cafile=credentials.cafile)
+    async with connect(secure_server.url, ssl=trusting, open_timeout=WAIT) as bob:
+        await bob.send(TOKEN)
+        await bob.send("Bob")
+        async with asyncio.timeout(WAIT):
+            assert (await bob.recv()).startswith("[Server]: Welcome, Bob!")
+        alice = await run_client(
+            *("--url", secure_server.url, "--name", "Alice"),
+            *("--cafile", credentials.cafile, "--token-file", credentials.token_file),
+        )
+        try:
+            async with asyncio.timeout(WAIT):
+                assert await bob.recv() == "[Server]: Alice has joined the chat."
+            await alice.type("hello over TLS\n")
+            async with asyncio.timeout(WAIT):
+                assert await bob.recv() == "[Alice]: hello over TLS"
+            await bob.send("hi Alice")
+            assert await alice.stdout.wait_for(r"\[Bob\]: hi Alice", WAIT), alice.stdout.text()
+        finally:
+            await alice.stop()
+
+
+@pytest.mark.parametrize("token_option", ["none", "wrong"])
+async def test_client_without_the_right_token_is_refused_in_one_line(
+    secure_server, credentials, token_option
+) -> None:
+    token_args = () if token_option == "none" else ("--token-file", credentials.wrong_token_file)
+
+    outcome = await refusal(
+        "--url", secure_server.url, "--name", "Mallory", "--cafile", credentials.cafile, *token_args
+    )
+
+    assert_one_line(*outcome, f"1008 (policy violation) {TOKEN_REFUSED}")
+
+
+async def test_server_log_says_who_was_refused_but_never_a_token(secure_server, credentials):
+    await refusal(
+        *("--url", secure_server.url, "--name", "Mallory", "--cafile", credentials.cafile),
+        *("--token-file", credentials.wrong_token_file),
+    )
+    async with connect(
+        secure_server.url,
+        ssl=ssl.create_default_context(cafile=credentials.cafile),
+        open_timeout=WAIT,
+    ) as alice:
+        await alice.send(TOKEN)
+        await alice.send("Alice")
+        async with asyncio.timeout(WAIT):
+            await alice.recv()
+
+    joined = await secure_server.program.stderr.wait_for("Alice joined the chat", WAIT)
+    log = secure_server.program.stdout.text() + secure_server.program.stderr.text()
+    assert joined is not None, log
+    assert "Refused a client without the room token" in log
+    assert TOKEN not in log and WRONG_TOKEN not in log, log
+
+
+async def test_first_message_that_is_not_the_token_closes_with_1008_before_any_room_message():
+    server = await serve(ChatServer(token=TOKEN).handler, "127.0.0.1", 0)
+    try:
+        port = server.sockets[0].getsockname()[1]
+        async with connect(f"ws://127.0.0.1:{port}", open_timeout=WAIT) as client:
+            await client.send("Alice")  # A name where the token should be.
+            with pytest.raises(ConnectionClosedError) as closed:
+                async with asyncio.timeout(WAIT):
+                    await client.recv()
+    finally:
+        server.close()
+        await server.wait_closed()
+
+    assert closed.value.rcvd.code == CloseCode.POLICY_VIOLATION
+    assert closed.value.rcvd.reason == TOKEN_REFUSED
+
+
+# --- TLS mistakes, each explained in one line -------------------------------------------------
+
+
+@pytest.fixture
+async def served_room(credentials: Credentials):
+    """Serve a public room in this test's loop: ``start(tls)`` returns its port."""
+    servers = []
+
+    async def start(tls: ssl.SSLContext | None) -> int:
+        server = await serve(ChatServer().handler, "127.0.0.1", 0, ssl=tls)
+        servers.append(server)
+        return server.sockets[0].getsockname()[1]
+
+    yield start
+    for server in servers:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_client_refuses_a_certificate_from_an_unknown_authority(served_room, credentials):
+    port = await served_room(server_tls(str(credentials.certfile), str(credentials.keyfile)))
+
+    outcome = await refusal("--url", f"wss://127.0.0.1:{port}", "--name", "Alice")
+
+    assert_one_line(*outcome, "CERTIFICATE_VERIFY_FAILED")
+    assert "--cafile" in outcome[1]
+
+
+async def test_client_refuses_a_certificate_made_for_another_name(
+    served_room, credentials, tmp_path
+) -> None:
+    elsewhere = credentials.authority.issue_cert("chat.example.org")
+    certfile = tmp_path / "elsewhere.pem"
+    elsewhere.private_key_and_cert_chain_pem.write_to_path(certfile)
+    port = await served_room(server_tls(str(certfile)))
+
+    outcome = await refusal(
+        "--url", f"wss://127.0.0.1:{port}", "--name", "Alice", "--cafile", credentials.cafile
+    )
+
+    assert_one_line(*outcome, "certificate made for another name")
+
+
+async def test_ws_url_to_a_tls_server_says_to_use_wss(served_room, credentials):
+    port = await served_room(server_tls(str(credentials.certfile), str(credentials.keyfile)))
+
+    outcome = await refusal("--url", f"ws://127.0.0.1:{port}", "--name", "Alice")
+
+    assert_one_line(*outcome, "use wss:// instead of ws://")
+
+
+async def test_wss_url_to_a_server_without_tls_says_to_use_ws(served_room, credentials):
+    port = await served_room(None)
+
+    outcome = await refusal(
+        "--url", f"wss://127.0.0.1:{port}", "--name", "Alice", "--cafile", credentials.cafile
+    )
+
+    assert_one_line(*outcome, "does not speak TLS")
+    assert "try ws:// instead of wss://" in outcome[1]
+
+
+async def test_server_with_a_key_that_is_not_its_certificates_stops_in_one_line(credentials):
+    other_key = credentials.authority.issue_cert("localhost").private_key_pem
+    other_key.write_to_path(credentials.keyfile)
+    command = chatlib_command(
+        "chat-server", "--port", "0", "--certfile", credentials.certfile,
+        "--keyfile", credentials.keyfile,
+    )  # fmt: skip
+    program = await RunningProgram.start(command, cwd=ROOT, keep_all_output=True)
+    try:
+        exit_code = await program.wait_for_exit(WAIT)
+    finally:
+        await program.kill()
+
+    stderr = program.stderr.text().strip()
+    assert exit_code == 1
+    assert stderr == (
+        f"Cannot start the chat server: cannot use {credentials.certfile}: KEY_VALUES_MISMATCH."
+    )
