@@ -255,7 +255,7 @@ async def test_client_refuses_a_certificate_from_an_unknown_authority(served_roo
 async def test_client_refuses_a_certificate_made_for_another_name(
     served_room, credentials, tmp_path
 ) -> None:
-    elsewhere = credentials.authority.issue_cert("chat.example.org")
+    elsewhere = credentials.authority.issue_cert("chat.invalid")
     certfile = tmp_path / "elsewhere.pem"
     elsewhere.private_key_and_cert_chain_pem.write_to_path(certfile)
     port = await served_room(server_tls(str(certfile)))
