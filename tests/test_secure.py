@@ -12,14 +12,21 @@ and every wait is bounded.
 """
 
 import asyncio
+import base64
+import hashlib
 import ssl
 import sys
+import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import trustme
+from browser import chromium_with, evidence_on_failure, expect_line, say
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from playwright.async_api import expect
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosedError
@@ -304,3 +311,61 @@ async def test_server_with_a_key_that_is_not_its_certificates_stops_in_one_line(
     assert stderr == (
         f"Cannot start the chat server: cannot use {credentials.certfile}: KEY_VALUES_MISMATCH."
     )
+
+
+# --- The chat page over https, in Chromium ----------------------------------------------------
+
+# Where the browser test keeps its screenshots of the page over https, for review.
+SCREENSHOTS = Path(tempfile.gettempdir()) / "chatlib-browser"
+
+
+def spki_hash(certfile: Path) -> str:
+    """The base64 SHA-256 of the certificate's public key: what Chromium is told to trust.
+
+    ``--ignore-certificate-errors-spki-list`` makes Chromium accept a certificate with exactly
+    this key (no other), the way a browser trusts a course's CA once it is installed.
+    """
+    certificate = x509.load_pem_x509_certificate(certfile.read_bytes())
+    key = certificate.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return base64.b64encode(hashlib.sha256(key).digest()).decode()
+
+
+@pytest.mark.timeout(90)
+async def test_page_over_https_asks_for_the_token_and_chats_over_wss(
+    secure_server, credentials
+) -> None:
+    page_address = "https" + secure_server.url.removeprefix("wss") + "/"
+    trust = f"--ignore-certificate-errors-spki-list={spki_hash(credentials.certfile)}"
+    async with chromium_with([trust]) as browser:
+        page = await browser.new_page()
+        async with evidence_on_failure("secure-page", [page]):
+            await page.goto(page_address)
+            await page.get_by_label("Your name").fill("Alice")
+            await page.get_by_label("Your name").press("Enter")
+            await expect(page.locator("#name-error")).to_contain_text("This room is private")
+
+            await page.get_by_label("Room token").fill(WRONG_TOKEN)
+            await page.get_by_label("Room token").press("Enter")
+            await expect(page.locator("#name-error")).to_contain_text("That token was refused")
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            await page.screenshot(path=SCREENSHOTS / "secure-chat-token.png")
+
+            await page.get_by_label("Room token").fill(TOKEN)
+            await page.get_by_label("Room token").press("Enter")
+            await expect_line(page, "[Server]: Welcome, Alice!")
+            bob = await run_client(
+                *("--url", secure_server.url, "--name", "Bob"),
+                *("--cafile", credentials.cafile, "--token-file", credentials.token_file),
+            )
+            try:
+                await expect_line(page, "[Server]: Bob has joined the chat.")
+                await bob.type("hello from the terminal\n")
+                await expect_line(page, "[Bob]: hello from the terminal")
+                await say(page, "hello from https")
+                assert await bob.stdout.wait_for(r"\[Alice\]: hello from https", WAIT)
+                await page.screenshot(path=SCREENSHOTS / "secure-chat-page.png")
+            finally:
+                await bob.stop()
+            assert page.url.startswith("https://127.0.0.1:")
