@@ -18,8 +18,8 @@ purpose.
 
 A private room (``chat-server --token-file FILE``) wants its token as the first message:
 ``--token-file FILE`` sends it before anything else. A server with a certificate is joined at
-``wss://``; ``--cafile FILE`` trusts a certificate authority of your own (a course's, or one
-made by ``python -m trustme``) besides nothing else.
+``wss://``; ``--cafile FILE`` trusts the certificate authority in FILE (a course's own, or one
+made by ``python -m trustme``) instead of the system's.
 
 Exit status: 0 when you leave (``/quit``, end of input, Ctrl-C) and when the server closes the
 connection cleanly (code 1000, or 1001 when it shuts down); 1 when no server answers, when the

@@ -28,7 +28,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from playwright.async_api import expect
 from websockets.asyncio.client import connect
-from websockets.asyncio.server import serve
+from websockets.asyncio.server import basic_auth, serve
 from websockets.exceptions import ConnectionClosedError
 from websockets.frames import CloseCode
 
@@ -311,6 +311,24 @@ async def test_server_with_a_key_that_is_not_its_certificates_stops_in_one_line(
     assert stderr == (
         f"Cannot start the chat server: cannot use {credentials.certfile}: KEY_VALUES_MISMATCH."
     )
+
+
+async def test_a_401_is_explained_and_the_urls_password_is_not_repeated() -> None:
+    server = await serve(
+        ChatServer().handler,
+        "127.0.0.1",
+        0,
+        process_request=basic_auth(realm="chat", credentials=("alice", TOKEN)),
+    )
+    try:
+        port = server.sockets[0].getsockname()[1]
+        outcome = await refusal("--url", f"ws://alice:{WRONG_TOKEN}@127.0.0.1:{port}")
+    finally:
+        server.close()
+        await server.wait_closed()
+
+    assert_one_line(*outcome, f"ws://alice:***@127.0.0.1:{port} refused the connection (401)")
+    assert WRONG_TOKEN not in outcome[1]
 
 
 # --- The chat page over https, in Chromium ----------------------------------------------------
