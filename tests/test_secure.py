@@ -17,7 +17,6 @@ import hashlib
 import ssl
 import sys
 import tempfile
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from browser import chromium_with, evidence_on_failure, expect_line, say
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from playwright.async_api import expect
+from redis_server import redis_server  # noqa: F401 (a fixture)
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import basic_auth, serve
 from websockets.exceptions import ConnectionClosedError
@@ -89,21 +89,37 @@ class SecureServer:
 
 
 @pytest.fixture
-async def secure_server(credentials: Credentials) -> AsyncIterator[SecureServer]:
-    """``chat-server --certfile --keyfile --token-file`` on 127.0.0.1, any free port."""
-    command = chatlib_command(
-        "chat-server",
-        *("--host", "127.0.0.1", "--port", "0"),
-        *("--certfile", credentials.certfile, "--keyfile", credentials.keyfile),
-        *("--token-file", credentials.token_file),
-    )
-    program = await RunningProgram.start(command, cwd=ROOT, keep_all_output=True)
-    found = await program.stdout.wait_for(LISTENING, WAIT)
-    if found is None:
-        await program.kill()
-        pytest.fail(f"chat-server printed no wss:// URL:\n{program.stderr.text()}")
-    yield SecureServer(program, found.group(0))
-    await program.stop()
+async def start_secure_server(credentials: Credentials):
+    """``start(*more_options)``: ``chat-server --certfile --keyfile --token-file`` on 127.0.0.1.
+
+    Each server listens on a free port; all are stopped (Ctrl-C) at the end of the test.
+    """
+    started: list[RunningProgram] = []
+
+    async def start(*more_options: str) -> SecureServer:
+        command = chatlib_command(
+            "chat-server",
+            *("--host", "127.0.0.1", "--port", "0"),
+            *("--certfile", credentials.certfile, "--keyfile", credentials.keyfile),
+            *("--token-file", credentials.token_file),
+            *more_options,
+        )
+        program = await RunningProgram.start(command, cwd=ROOT, keep_all_output=True)
+        started.append(program)
+        found = await program.stdout.wait_for(LISTENING, WAIT)
+        if found is None:
+            pytest.fail(f"chat-server printed no wss:// URL:\n{program.stderr.text()}")
+        return SecureServer(program, found.group(0))
+
+    yield start
+    for program in started:
+        await program.stop()
+
+
+@pytest.fixture
+async def secure_server(start_secure_server) -> SecureServer:
+    """One ``chat-server`` with a certificate and a token, its room its own."""
+    return await start_secure_server()
 
 
 async def run_client(*args: str | Path, stdin_open: bool = True) -> RunningProgram:
@@ -229,6 +245,41 @@ async def test_first_message_that_is_not_the_token_closes_with_1008_before_any_r
 
     assert closed.value.rcvd.code == CloseCode.POLICY_VIOLATION
     assert closed.value.rcvd.reason == TOKEN_REFUSED
+
+
+async def join_over_tls(url: str, cafile: Path, name: str):
+    """Connect to a private room at ``url``, send the token and ``name``; return the client."""
+    client = await connect(url, ssl=ssl.create_default_context(cafile=cafile), open_timeout=WAIT)
+    await client.send(TOKEN)
+    await client.send(name)
+    async with asyncio.timeout(WAIT):
+        assert (await client.recv()).startswith(f"[Server]: Welcome, {name}!")
+    return client
+
+
+async def test_a_room_shared_through_redis_is_private_on_every_server(
+    redis_server,  # noqa: F811 (a fixture; first, so that it stops after the chat servers)
+    start_secure_server,
+    credentials,
+) -> None:
+    shared = ("--redis", redis_server.url)
+    server_a, server_b = await start_secure_server(*shared), await start_secure_server(*shared)
+    alice = await join_over_tls(server_a.url, credentials.cafile, "Alice")
+    bob = await join_over_tls(server_b.url, credentials.cafile, "Bob")
+    try:
+        async with asyncio.timeout(WAIT):
+            assert await alice.recv() == "[Server]: Bob has joined the chat."
+        await bob.send("across servers, over TLS")
+        async with asyncio.timeout(WAIT):
+            assert await alice.recv() == "[Bob]: across servers, over TLS"
+
+        outcome = await refusal(
+            *("--url", server_b.url, "--name", "Mallory", "--cafile", credentials.cafile)
+        )
+        assert_one_line(*outcome, TOKEN_REFUSED)
+    finally:
+        await alice.close()
+        await bob.close()
 
 
 # --- TLS mistakes, each explained in one line -------------------------------------------------
