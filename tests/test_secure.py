@@ -27,6 +27,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from playwright.async_api import expect
 from redis_server import redis_server  # noqa: F401 (a fixture)
+from test_page_accessibility import require_axe, serious_violations
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import basic_auth, serve
 from websockets.exceptions import ConnectionClosedError
@@ -438,3 +439,22 @@ async def test_page_over_https_asks_for_the_token_and_chats_over_wss(
             finally:
                 await bob.stop()
             assert page.url.startswith("https://127.0.0.1:")
+
+
+@pytest.mark.timeout(90)
+async def test_page_asking_for_the_token_passes_axe(secure_server, credentials) -> None:
+    require_axe()
+    page_address = "https" + secure_server.url.removeprefix("wss") + "/"
+    trust = f"--ignore-certificate-errors-spki-list={spki_hash(credentials.certfile)}"
+    async with chromium_with([trust]) as browser:
+        # The page allows only its own scripts (Content-Security-Policy); axe is the test's.
+        context = await browser.new_context(bypass_csp=True)
+        page = await context.new_page()
+        async with evidence_on_failure("secure-page-axe", [page]):
+            await page.goto(page_address)
+            await page.get_by_label("Your name").fill("Alice")
+            await page.get_by_label("Your name").press("Enter")
+            await expect(page.locator("#name-error")).to_contain_text("This room is private")
+            await expect(page.get_by_label("Room token")).to_be_focused()
+
+            assert await serious_violations(page, "token prompt") == []
