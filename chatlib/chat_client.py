@@ -16,13 +16,20 @@ short note and keeps a server from moving the cursor with escape sequences. The 
 a learner would hand in is ``solutions/chat_client.py``; the difference between the two is on
 purpose.
 
+A private room (``chat-server --token-file FILE``) wants its token as the first message:
+``--token-file FILE`` sends it before anything else. A server with a certificate is joined at
+``wss://``; ``--cafile FILE`` trusts the certificate authority in FILE (a course's own, or one
+made by ``python -m trustme``) instead of the system's.
+
 Exit status: 0 when you leave (``/quit``, end of input, Ctrl-C) and when the server closes the
 connection cleanly (code 1000, or 1001 when it shuts down); 1 when no server answers, when the
 connection drops without a closing handshake, or when the server closes it with an error code.
 """
 
 import asyncio
+import ssl
 import unicodedata
+from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
@@ -36,18 +43,30 @@ SERVER_PROGRAM = "chat-server"  # What serves this client: `python -m chatlib ch
 CLEAN_CLOSE_CODES = (CloseCode.NORMAL_CLOSURE, CloseCode.GOING_AWAY)
 
 
-async def chat(url: str, name: str | None) -> int:
+async def chat(
+    url: str, name: str | None, token: str | None = None, cafile: str | None = None
+) -> int:
     """Join the chat at ``url`` as ``name`` (asked for when ``None``); return the exit status.
 
     A client that cannot connect says so in one line instead of a traceback: starting the
-    client before the server is the most common first mistake.
+    client before the server is the most common first mistake. ``token`` is sent first, for
+    a private room; ``cafile`` is the certificate authority a ``wss://`` server's certificate
+    must come from (by default, the system's).
     """
     try:
-        websocket = await connect(url)
+        options = tls_options(url, cafile)
+    except (OSError, ValueError) as error:
+        print(error, flush=True)
+        return 1
+    try:
+        websocket = await connect(url, **options)
     except CONNECTION_FAILURES as error:
         print(explain_connection_failure(url, error, SERVER_PROGRAM), flush=True)
         return 1
     try:
+        if token is not None:
+            # Before the name and before anything typed: a private room reads it first.
+            await websocket.send(token)
         keyboard = start_keyboard(url, name)
         return await converse(websocket, keyboard, name)
     finally:
@@ -55,6 +74,26 @@ async def chat(url: str, name: str | None) -> int:
         # Ctrl-C cancelling this coroutine. ``async with websocket`` would close with 1011
         # ("internal error") in the last case, as it does for any exception.
         await websocket.close()
+
+
+def tls_options(url: str, cafile: str | None) -> dict[str, Any]:
+    """``connect()``'s TLS option: trust only the authority in ``cafile``, if given.
+
+    Without ``cafile``, websockets verifies a ``wss://`` server against the system's
+    authorities, as a browser does. Either way the certificate *is* verified: its authority
+    and the host name it was made for. Raises ``ValueError`` (with a one-line message) for a
+    ``cafile`` given with a ``ws://`` URL, and ``OSError`` for one that cannot be read.
+    """
+    if cafile is None:
+        return {}
+    if not url.startswith("wss://"):
+        raise ValueError(f"--cafile is for wss:// URLs; {url} does not use TLS.")
+    try:
+        return {"ssl": ssl.create_default_context(cafile=cafile)}
+    except ssl.SSLError as error:  # Read, but holds no certificate.
+        raise ValueError(f"{cafile} holds no certificate authority ({error.reason}).") from None
+    except OSError as error:
+        raise OSError(f"Cannot read {cafile}: {error.strerror or error}.") from None
 
 
 def start_keyboard(url: str, name: str | None) -> KeyboardLines:

@@ -14,14 +14,21 @@ arrivals, welcomes newcomers, enforces name rules and stops clients from faking 
 minimal answer a learner would hand in is ``solutions/chat_server.py``; the difference between
 the two is on purpose.
 
+A room may be private: started with a *room token* (``chat-server --token-file FILE``), it
+admits only clients whose first message is that token (see "Who may join" below). With a
+certificate (``--certfile``), the server speaks TLS: clients join at ``wss://``, and nobody on
+the way can read the token or the chat.
+
 The room here lives in one process and knows nothing else. :mod:`chatlib.shared_room` extends
 it from outside, to share one room between several processes through Redis; the command line
 chooses which room to build (``chat-server --redis URL``).
 """
 
 import asyncio
+import hmac
 import logging
 import re
+import ssl
 import time
 import unicodedata
 from collections import deque
@@ -366,17 +373,38 @@ class ChatRoom:
         return f"closed with {rcvd}"
 
 
+# --- Who may join -----------------------------------------------------------------------------
+
+# The reason of the close frame (code 1008, policy violation) a client without the room's
+# token gets. It says the same for a wrong and a missing token: a guesser learns nothing.
+TOKEN_REFUSED = "this room needs its token: wrong or missing token"
+
+
+def token_matches(expected: str, offered: str | bytes) -> bool:
+    """True when ``offered`` (a client's first message) is the room token ``expected``.
+
+    ``hmac.compare_digest`` takes as long whatever the first differing character: ``==``
+    stops at the first difference, and timing many tries would reveal the token one
+    character at a time.
+    """
+    offered_bytes = offered if isinstance(offered, bytes) else offered.encode("utf-8")
+    return hmac.compare_digest(expected.encode("utf-8"), offered_bytes)
+
+
 # --- The connection handler -------------------------------------------------------------------
 
 
 class ChatServer:
     """Connects each client to the room: name first, then messages, then departure.
 
-    It takes its room, so a room of another kind can be served by the same handler.
+    It takes its room, so a room of another kind can be served by the same handler. With a
+    ``token``, the room is private: a client's first message must be that token, before its
+    name (see :meth:`admit`).
     """
 
-    def __init__(self, room: ChatRoom | None = None) -> None:
+    def __init__(self, room: ChatRoom | None = None, token: str | None = None) -> None:
         self.room = room if room is not None else ChatRoom()
+        self.token = token
 
     async def handler(self, websocket: ServerConnection) -> None:
         """Serve one client from its first message to its departure.
@@ -404,10 +432,15 @@ class ChatServer:
             self.room.receive(member, message)
 
     async def receive_name_in_time(self, websocket: ServerConnection) -> str | None:
-        """Wait for a valid name, at most ``name_timeout`` seconds; ``None`` if none came."""
+        """Wait for a valid name, at most ``name_timeout`` seconds; ``None`` if none came.
+
+        In a private room the token comes first, within the same time.
+        """
         timeout = self.room.limits.name_timeout
         try:
             async with asyncio.timeout(timeout):
+                if not await self.admit(websocket):
+                    return None
                 return await self.receive_name(websocket)
         except TimeoutError:
             log.info("A client sent no valid name within %g s; closing it.", timeout)
@@ -417,6 +450,21 @@ class ChatServer:
             reason = self.room.departure_reason(websocket)
             log.info("A client left before choosing a name (%s).", reason)
         return None
+
+    async def admit(self, websocket: ServerConnection) -> bool:
+        """In a private room, let in only a client whose first message is the token.
+
+        A wrong or missing token closes the connection with 1008 (policy violation) before the
+        client has heard anything from the room. The log says a client was refused, never
+        what it sent: a token mistyped in a log file is a token given away.
+        """
+        if self.token is None:
+            return True
+        if token_matches(self.token, await websocket.recv()):
+            return True
+        log.info("Refused a client without the room token (closed with 1008).")
+        await websocket.close(CloseCode.POLICY_VIOLATION, TOKEN_REFUSED)
+        return False
 
     async def receive_name(self, websocket: ServerConnection) -> str | None:
         """Wait for a valid name, explaining each refusal; ``None`` if the client leaves."""
@@ -458,13 +506,29 @@ def serve_options(limits: ChatLimits, origins: OriginPolicy | None = None) -> di
     }
 
 
+def server_tls(certfile: str, keyfile: str | None = None) -> ssl.SSLContext:
+    """The TLS context of a server that shows the certificate in ``certfile``.
+
+    ``keyfile`` holds its private key, unless ``certfile`` holds both. A missing file raises
+    ``OSError``; a key that does not belong to the certificate raises ``ssl.SSLError``.
+    """
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certfile, keyfile)
+    return context
+
+
 async def run(
-    server: ChatServer, host: str, port: int, allowed_origins: Iterable[str] = ()
+    server: ChatServer,
+    host: str,
+    port: int,
+    allowed_origins: Iterable[str] = (),
+    tls: ssl.SSLContext | None = None,
 ) -> None:
     """Serve ``server``'s room on ``host:port`` until Ctrl-C or SIGTERM.
 
-    Browsers get the chat page at ``http://host:port/``; pages of other sites may connect only
-    when their origin is in ``allowed_origins``.
+    Browsers get the chat page at ``http://host:port/`` (``https://`` with ``tls``, a context
+    from :func:`server_tls`); pages of other sites may connect only when their origin is in
+    ``allowed_origins``.
     """
     origins = OriginPolicy(host, frozenset(allowed_origins))
     await serve_until_stopped(
@@ -473,12 +537,21 @@ async def run(
         port,
         title="Chat server",
         page="Chat page",
+        ssl=tls,
         **serve_options(server.room.limits, origins),
     )
 
 
 async def main(
-    host: str, port: int, limits: ChatLimits | None = None, allowed_origins: Iterable[str] = ()
+    host: str,
+    port: int,
+    limits: ChatLimits | None = None,
+    allowed_origins: Iterable[str] = (),
+    tls: ssl.SSLContext | None = None,
+    token: str | None = None,
 ) -> None:
-    """Run a chat server with a room of its own on ``host:port`` until Ctrl-C or SIGTERM."""
-    await run(ChatServer(ChatRoom(limits)), host, port, allowed_origins)
+    """Run a chat server with a room of its own on ``host:port`` until Ctrl-C or SIGTERM.
+
+    ``tls`` makes it speak TLS (``wss://``); ``token`` makes the room private.
+    """
+    await run(ChatServer(ChatRoom(limits), token), host, port, allowed_origins, tls)

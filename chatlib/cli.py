@@ -53,16 +53,24 @@ def chat_server_main() -> ServerMain:
 
     async def run(args: argparse.Namespace) -> None:
         limits = ChatLimits(**{f.name: getattr(args, f.name) for f in fields(ChatLimits)})
+        tls = server_tls_from(args)
         if args.redis is None:
             from chatlib.chat_server import main
 
-            await main(args.host, args.port, limits, args.allow_origin)
+            await main(args.host, args.port, limits, args.allow_origin, tls, args.token_file)
             return
         from chatlib.shared_room import RedisUnavailable, main  # Loads the Redis client.
 
         try:
             await main(
-                args.host, args.port, args.redis, limits, args.allow_origin, args.redis_expiry
+                args.host,
+                args.port,
+                args.redis,
+                limits,
+                args.allow_origin,
+                args.redis_expiry,
+                tls,
+                args.token_file,
             )
         except RedisUnavailable as error:
             # Redis unreachable at start-up: one line that says what to do, exit status 1.
@@ -70,6 +78,47 @@ def chat_server_main() -> ServerMain:
             raise SystemExit(1) from None
 
     return run
+
+
+def server_tls_from(args: argparse.Namespace) -> Any:
+    """The TLS context that ``--certfile`` and ``--keyfile`` ask for, or ``None`` without them.
+
+    A missing file or a key that is not the certificate's stops the server with one line.
+    """
+    import ssl
+
+    from chatlib.chat_server import server_tls
+
+    if args.certfile is None:
+        if args.keyfile is not None:
+            print("Cannot start the chat server: --keyfile needs --certfile.", file=sys.stderr)
+            raise SystemExit(2)
+        return None
+    try:
+        return server_tls(args.certfile, args.keyfile)
+    except (OSError, ssl.SSLError) as error:
+        # SSLError is an OSError: the more telling reason (KEY_VALUES_MISMATCH) comes first.
+        reason = getattr(error, "reason", None) or error.strerror or error
+        print(
+            f"Cannot start the chat server: cannot use {args.certfile}: {reason}.", file=sys.stderr
+        )
+        raise SystemExit(1) from None
+
+
+def token_file(path: str) -> str:
+    """An argparse ``type``: the room token kept in the file at ``path`` (its first line).
+
+    A file rather than the token itself: a command line is seen by every user of the machine
+    (``ps``) and kept in the shell's history.
+    """
+    try:
+        with open(path, encoding="utf-8") as file:
+            token = file.readline().strip()
+    except (OSError, UnicodeDecodeError) as error:
+        raise argparse.ArgumentTypeError(f"cannot read {path}: {error}") from None
+    if not token:
+        raise argparse.ArgumentTypeError(f"{path} is empty: its first line is the token")
+    return token
 
 
 SERVERS: dict[str, tuple[str, Callable[[], ServerMain]]] = {
@@ -121,6 +170,29 @@ def add_chat_limits(parser: argparse.ArgumentParser) -> None:
         )
 
 
+def add_security_options(parser: argparse.ArgumentParser) -> None:
+    """TLS (``--certfile``, ``--keyfile``) and a private room (``--token-file``)."""
+    security = parser.add_argument_group("secure WebSockets (README, Secure WebSockets)")
+    security.add_argument(
+        "--certfile",
+        metavar="FILE",
+        help="speak TLS with the certificate (PEM) in FILE: clients join at wss://, the page"
+        " is at https:// (default: no TLS, ws://)",
+    )
+    security.add_argument(
+        "--keyfile",
+        metavar="FILE",
+        help="the certificate's private key (default: in --certfile)",
+    )
+    security.add_argument(
+        "--token-file",
+        type=token_file,
+        metavar="FILE",
+        help="make the room private: a client's first message must be the token on FILE's"
+        " first line (default: anyone may join)",
+    )
+
+
 def add_sharing_options(parser: argparse.ArgumentParser) -> None:
     """``--redis URL``: share one room between several chat servers (see README, Scaling out)."""
     sharing = parser.add_argument_group("one room across several servers")
@@ -151,7 +223,7 @@ def run_chat_client(args: argparse.Namespace) -> int:
     """Join a chat room from the terminal."""
     from chatlib.chat_client import chat
 
-    return run_client(chat(args.url, args.name))
+    return run_client(chat(args.url, args.name, args.token_file, args.cafile))
 
 
 def run_client(client: Coroutine[Any, Any, int]) -> int:
@@ -261,6 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
                 " the chat; may be repeated (default: only this server's own page, and"
                 " clients that are not browsers)",
             )
+            add_security_options(server)
             add_sharing_options(server)
             add_chat_limits(server)
         server.set_defaults(run=run_server)
@@ -275,6 +348,18 @@ def build_parser() -> argparse.ArgumentParser:
     chat_client = programs.add_parser("chat-client", help="Join the chat room from this terminal.")
     chat_client.add_argument("--url", default=DEFAULT_URL, help=f"default: {DEFAULT_URL}")
     chat_client.add_argument("--name", help="your name in the chat (asked for when omitted)")
+    chat_client.add_argument(
+        "--token-file",
+        type=token_file,
+        metavar="FILE",
+        help="join a private room: send the token on FILE's first line first",
+    )
+    chat_client.add_argument(
+        "--cafile",
+        metavar="FILE",
+        help="with wss://: trust the certificate authority (PEM) in FILE, e.g. a course's"
+        " own (default: the system's authorities)",
+    )
     chat_client.set_defaults(run=run_chat_client)
 
     add_learner_tools(programs)

@@ -9,9 +9,10 @@ host that does not exist). Each explanation is chosen by the error's kind (its c
 
 import errno
 import socket
+import ssl
 from urllib.parse import urlsplit
 
-from websockets.exceptions import InvalidHandshake, InvalidURI
+from websockets.exceptions import InvalidHandshake, InvalidMessage, InvalidStatus, InvalidURI
 
 from chatlib import DEFAULT_PORT
 from chatlib.commands import chatlib_command
@@ -33,9 +34,17 @@ def explain_connection_failure(url: str, error: BaseException, server_program: s
     """Say in one line why connecting to ``url`` failed and what to do about it.
 
     ``server_program`` is the chatlib program that serves this client, e.g. ``"chat-server"``.
+    A password in the URL (``wss://user:password@host``) is not repeated.
     """
+    url = without_password(url)
     if isinstance(error, InvalidURI):
         return f"{url} is not a WebSocket URL; it should look like ws://localhost:8765."
+    tls_problem = explain_tls_failure(url, error)
+    if tls_problem is not None:
+        return tls_problem
+    if isinstance(error, InvalidStatus) and error.response.status_code in REFUSALS:
+        why = REFUSALS[error.response.status_code]
+        return f"{url} refused the connection ({error.response.status_code}): {why}."
     if isinstance(error, InvalidHandshake):
         return f"{url} answered, but not as a WebSocket server ({error})."
     if isinstance(error, TimeoutError):
@@ -55,6 +64,60 @@ def explain_connection_failure(url: str, error: BaseException, server_program: s
         return f"No server answers at {url}. Start one first with `{command}`, then retry."
     return f"Could not connect to {url}: {error}."
 
+
+def without_password(url: str) -> str:
+    """``url`` with the password of its user information (``user:password@``) hidden."""
+    scheme, separator, rest = url.partition("://")
+    credentials, at, host = rest.partition("@")
+    if not at or "/" in credentials or ":" not in credentials:
+        return url
+    return f"{scheme}{separator}{credentials.split(':', 1)[0]}:***@{host}"
+
+
+def explain_tls_failure(url: str, error: BaseException) -> str | None:
+    """Say in one line what went wrong with TLS, or ``None`` when ``error`` is not about TLS.
+
+    - ``CERTIFICATE_VERIFY_FAILED``: the certificate comes from an authority this client does
+      not trust (a self-signed one, a course's own), or was made for another host name.
+    - ``wss://`` to a server without TLS: the server reads the TLS greeting as a broken HTTP
+      request and hangs up (a reset), or answers in plain HTTP (``WRONG_VERSION_NUMBER``).
+    - ``ws://`` to a TLS server: the server reads the HTTP request as a broken TLS greeting
+      and hangs up before any HTTP answer.
+    """
+    secure = url.startswith("wss://")
+    if isinstance(error, ssl.SSLCertVerificationError):
+        if error.verify_code in NAME_MISMATCHES:
+            mismatch = error.verify_message.rstrip(".")
+            return (
+                f"{url} shows a certificate made for another name ({mismatch})."
+                " Connect with a name the certificate lists, such as the one the server prints."
+            )
+        return (
+            f"{url} shows a certificate this machine does not trust (CERTIFICATE_VERIFY_FAILED:"
+            f" {error.verify_message}). If it comes from your course's own authority, trust"
+            " that one (chat-client --cafile FILE); with Python from python.org on macOS, run"
+            " its Install Certificates command once. Never turn verification off."
+        )
+    if secure and isinstance(error, ssl.SSLError | ConnectionResetError):
+        detail = getattr(error, "reason", None) or "the connection was reset"
+        return f"{url} does not speak TLS ({detail}): try ws:// instead of wss://."
+    if not secure and isinstance(error, InvalidMessage) and isinstance(error.__cause__, EOFError):
+        return (
+            f"{url} hung up without an HTTP answer: if the server speaks TLS (it prints a"
+            " wss:// URL), use wss:// instead of ws://."
+        )
+    return None
+
+
+# OpenSSL's X509_V_ERR_HOSTNAME_MISMATCH and X509_V_ERR_IP_ADDRESS_MISMATCH: the certificate
+# is valid, but for another host name or address than the URL's.
+NAME_MISMATCHES = {62, 64}
+
+# HTTP answers that refuse a WebSocket on purpose, and what they mean for the person connecting.
+REFUSALS = {
+    401: "it wants credentials (a token or a password) that were missing or wrong",
+    403: "it does not let this client in (a page of another site?)",
+}
 
 # No route to the other machine: its network is not ours, or macOS' Local Network privacy
 # keeps this program off it ("No route to host", errno 65 there).

@@ -129,7 +129,7 @@ async def start_server(
         server = server or await serve(handler, host, port, **serve_options)
     except OSError as error:
         raise PortInUse(port, error) from None
-    url = server_url(server, host)
+    url = server_url(server, host, secure=serve_options.get("ssl") is not None)
     handle = BackgroundServer(title, server, url, port_of(url))
     _remember(title, handle)
     _last_ports[title] = handle.port

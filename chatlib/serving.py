@@ -68,23 +68,28 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def server_url(server: Server, host: str) -> str:
-    """Return the ``ws://`` URL that reaches ``server`` from this machine.
+def server_url(server: Server, host: str, secure: bool = False) -> str:
+    """Return the ``ws://`` (with ``secure``: ``wss://``) URL that reaches ``server`` from here.
 
     The port comes from the listening socket, not from the options, because port 0 asks the
     operating system for any free port. A server bound to every interface ("0.0.0.0", "::"
-    or "") is reached locally through ``localhost``.
+    or "") is reached locally through ``localhost``. ``secure`` says the server speaks TLS
+    (it was given ``ssl=``): its clients must then connect with ``wss://``.
     """
     port = server.sockets[0].getsockname()[1]
     if host in ("", "0.0.0.0", "::"):
         host = "localhost"
     if ":" in host:  # An IPv6 address must be written in brackets inside a URL.
         host = f"[{host}]"
-    return f"ws://{host}:{port}"
+    scheme = "wss" if secure else "ws"
+    return f"{scheme}://{host}:{port}"
 
 
 def page_url(websocket_url: str) -> str:
-    """The ``http://`` URL of the page served beside the WebSocket at ``websocket_url``."""
+    """The ``http://`` URL of the page served beside the WebSocket at ``websocket_url``.
+
+    A ``wss://`` server speaks TLS to browsers too: its page is at ``https://``.
+    """
     return "http" + websocket_url.removeprefix("ws") + "/"
 
 
@@ -123,13 +128,14 @@ async def serve_until_stopped(
     """Serve ``handler`` on ``host:port`` until a stop is requested, then close cleanly.
 
     With ``page`` (its title), the server also serves a web page, whose ``http://`` URL is
-    printed on a second line.
+    printed on a second line. With ``ssl=`` (an :class:`ssl.SSLContext` holding the
+    certificate), every connection starts with TLS: the lines say ``wss://`` and ``https://``.
     """
     serve_options.setdefault("close_timeout", CLOSE_TIMEOUT)
     serve_options.setdefault("create_connection", LoggedConnection)
     server = await serve(handler, host, port, **serve_options)
     try:
-        url = server_url(server, host)
+        url = server_url(server, host, secure=serve_options.get("ssl") is not None)
         print(f"{title} listening on {url} (Ctrl-C to stop)", flush=True)
         if page is not None:
             print(f"{page}: open {page_url(url)} in a browser", flush=True)

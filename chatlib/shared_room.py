@@ -62,6 +62,7 @@ import logging
 import os
 import secrets
 import socket
+import ssl
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -731,8 +732,12 @@ async def main(
     limits: ChatLimits | None = None,
     allowed_origins: Iterable[str] = (),
     expiry: float = DEFAULT_REDIS_EXPIRY,
+    tls: ssl.SSLContext | None = None,
+    token: str | None = None,
 ) -> None:
     """Run a chat server whose room is shared with every server started with ``redis_url``.
+
+    ``tls`` and ``token`` are those of :func:`chatlib.chat_server.main`.
 
     Redis must answer before the server starts listening, else :class:`RedisUnavailable`
     says why in one line. ``expiry`` is how long a crashed server's members take to be
@@ -741,7 +746,7 @@ async def main(
     room = SharedRoom(redis_url, limits, expiry)
     await room.open()
     try:
-        await run(SharedChatServer(room), host, port, allowed_origins)
+        await run(SharedChatServer(room, token), host, port, allowed_origins, tls)
     finally:
         # Every member has left by now; publish their departures, then disconnect.
         await room.close()

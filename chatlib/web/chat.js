@@ -4,11 +4,17 @@
 // "[Server]: Welcome, NAME! ..." or with the reason the name was refused; after that, every
 // message is a line of the chat. Every line is shown with textContent, never as HTML, so a
 // message like <img src=x onerror=alert(1)> is shown as typed and runs nothing.
+//
+// A private room (chat-server --token-file) wants its token as the very first message, before
+// the name; it closes the connection with 1008 (policy violation) otherwise. The page learns
+// that the room is private from that close, asks for the token, and from then on sends it
+// first on every connection.
 "use strict";
 
 const SERVER_PREFIX = "[Server]: ";
 const FIRST_DELAY = 500; // Milliseconds before the first attempt to reconnect...
 const MAX_DELAY = 10000; // ...doubling after each failure, up to this.
+const POLICY_VIOLATION = 1008; // The close code of a refused token (chatlib.chat_server.TOKEN_REFUSED).
 const ANNOUNCEMENTS = {
   connected: "Connected to the chat server.",
   disconnected: "Disconnected from the chat server. Trying to reconnect…",
@@ -19,12 +25,15 @@ const announcement = document.getElementById("announcement");
 const joinForm = document.getElementById("join");
 const nameInput = document.getElementById("name");
 const nameError = document.getElementById("name-error");
+const tokenField = document.getElementById("token-field");
+const tokenInput = document.getElementById("token");
 const log = document.getElementById("log");
 const sendForm = document.getElementById("send");
 const messageInput = document.getElementById("message");
 
 let socket = null; // The current connection, or null between attempts.
 let name = null; // The name we asked for; sent again after reconnecting.
+let token = null; // The room's token, once asked for; sent first on every connection.
 let joined = false; // True once the server welcomed us under that name.
 let delay = FIRST_DELAY;
 let retryTimer = null;
@@ -72,14 +81,19 @@ function connect() {
   ws.addEventListener("open", () => {
     delay = FIRST_DELAY;
     showState("connected", "connected");
+    if (token !== null) ws.send(token); // A private room reads its token first.
     if (name !== null) ws.send(name); // Join (again) under the chosen name.
   });
   ws.addEventListener("message", (event) => {
     if (typeof event.data === "string") receive(event.data);
   });
-  ws.addEventListener("close", () => {
+  ws.addEventListener("close", (event) => {
     if (ws !== socket) return;
     socket = null;
+    if (tokenRefused(event)) {
+      askForToken(); // No retry: the same token would be refused again.
+      return;
+    }
     if (joined) addLine("Disconnected from the server: reconnecting…", "note");
     joined = false;
     // Exponential backoff: a restarting server is not hammered, a quick one is soon found.
@@ -87,6 +101,27 @@ function connect() {
     retryTimer = setTimeout(connect, delay);
     delay = Math.min(delay * 2, MAX_DELAY);
   });
+}
+
+function tokenRefused(event) {
+  // 1008 also ends a connection that chose no name in time; only this reason is about the token.
+  return event.code === POLICY_VIOLATION && event.reason.includes("token");
+}
+
+function askForToken() {
+  const refusedOne = token !== null;
+  token = null;
+  joined = false;
+  joinForm.hidden = false;
+  sendForm.hidden = true;
+  tokenField.hidden = false;
+  tokenInput.value = "";
+  nameError.textContent = refusedOne
+    ? "That token was refused: check it and join again."
+    : "This room is private: type its token, then join.";
+  nameError.hidden = false;
+  showState("locked", "private room: token needed");
+  tokenInput.focus();
 }
 
 function receive(text) {
@@ -115,6 +150,13 @@ joinForm.addEventListener("submit", (event) => {
   // The server trims and normalizes names the same way before it welcomes them.
   const wanted = nameInput.value.trim().normalize("NFC");
   if (!wanted) return;
+  if (!tokenField.hidden) {
+    if (!tokenInput.value) {
+      tokenInput.focus();
+      return;
+    }
+    token = tokenInput.value;
+  }
   name = wanted;
   nameError.hidden = true;
   if (socket !== null && socket.readyState === WebSocket.OPEN) {
