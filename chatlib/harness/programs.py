@@ -26,8 +26,9 @@ from chatlib.harness.waiting import Changes
 STARTUP_LIMIT = 10.0
 EXIT_LIMIT = 5.0
 
-# What a server prints once it listens: every server of the course prints its ws:// URL.
-LISTENING_LINE = r"ws://[^\s]+:\d+"
+# What a server prints once it listens: every server of the course prints its ws:// URL, or
+# its wss:// URL when it speaks TLS (chat-server --certfile).
+LISTENING_LINE = r"wss?://[^\s]+:\d+"
 # The program that runs a learner's file at the checker's addresses (run by path).
 LAUNCHER = Path(launcher.__file__)
 # What the launcher reports once a server listens: the host and port asked, the real port.
