@@ -18,6 +18,13 @@ from pathlib import Path
 
 import pytest
 
+from chatlib.checks import EXERCISES, servers
+from chatlib.checks.core import Outcome, Requirement, run_requirement
+from chatlib.checks.files import solution_file
+from chatlib.checks.pipeline import Program
+from chatlib.checks.results import CheckResult
+from chatlib.harness.programs import RunningProgram
+
 ROOT = Path(__file__).resolve().parent.parent
 # Standard modules that Windows' Python does not have.
 POSIX_ONLY = {"fcntl", "grp", "posix", "pty", "pwd", "resource", "syslog", "termios", "tty"}
@@ -80,3 +87,39 @@ def test_files_read_by_a_posix_shell_keep_lf_line_endings_in_every_checkout(name
         pytest.skip(f"not a git checkout: {asked.stderr.strip()}")
     assert asked.stdout.strip().endswith("eol: lf"), asked.stdout
     assert b"\r\n" not in (ROOT / name).read_bytes()
+
+
+# --- What cannot be checked on a system is said, never answered by luck ---------------------
+
+
+def requirement_named(exercise: str, key: str) -> Requirement:
+    """The requirement ``key`` of ``exercise``."""
+    return next(r for r in EXERCISES[exercise].requirements if r.key == key)
+
+
+async def outcome_for_the_solution(exercise: str, key: str) -> Outcome:
+    """The outcome of one requirement for the exercise's solution."""
+    chosen = EXERCISES[exercise]
+    solution = Program.file(solution_file(chosen))
+    return await run_requirement(requirement_named(exercise, key), lambda: solution.start(chosen))
+
+
+async def test_where_no_program_can_be_paused_simultaneous_departures_are_not_checked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Windows has no SIGSTOP: unpaused, the verdict would depend on the machine's speed."""
+    monkeypatch.setattr(RunningProgram, "can_be_paused", staticmethod(lambda: False))
+    outcome = await outcome_for_the_solution("chat_server", "simultaneous_departures_are_announced")
+    assert outcome.met is None
+    assert "cannot pause a program" in outcome.detail
+
+
+async def test_where_ctrl_c_cannot_be_sent_the_ctrl_c_requirement_is_not_checked_nor_met(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(servers, "on_windows", lambda: True)
+    outcome = await outcome_for_the_solution("uppercase_server", "stops_cleanly_on_ctrl_c")
+    assert outcome.met is None
+    assert "Ctrl-C cannot be sent" in outcome.detail
+    result = CheckResult(EXERCISES["uppercase_server"], [outcome])
+    assert result.not_checked == [outcome] and result.met == 0

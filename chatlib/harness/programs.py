@@ -268,6 +268,11 @@ class RunningProgram:
                 return int(line.split()[1]) * 1024  # The kernel counts in KiB.
         return None
 
+    @staticmethod
+    def can_be_paused() -> bool:
+        """True where a program can be frozen and let go on (SIGSTOP: Linux, macOS)."""
+        return hasattr(signal, "SIGSTOP")
+
     @contextlib.contextmanager
     def paused(self) -> Iterator[None]:
         """Freeze the program for the ``with`` block (SIGSTOP), then let it go on (SIGCONT).
@@ -276,7 +281,7 @@ class RunningProgram:
         program notices it all at once when it goes on, as a server that was busy does. Where
         a program cannot be paused (Windows) it just runs on.
         """
-        can_pause = hasattr(signal, "SIGSTOP") and self.exit_code is None
+        can_pause = self.can_be_paused() and self.exit_code is None
         if can_pause:
             self.process.send_signal(signal.SIGSTOP)
         try:
