@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from mutants.catalogue import MUTANTS  # noqa: E402  (the tests' one-mistake solutions)
+from mutants.programs import HANGING_SERVER  # noqa: E402
 
 from chatlib.checks.catalogue import EXERCISES  # noqa: E402
 from chatlib.tooling.grading import TIME_LIMIT  # noqa: E402
@@ -37,26 +38,6 @@ CRASHES = {
     "chat_client": 'raise RuntimeError("forgot to finish this")\n',
     "uppercase_server": "import websockets\nwebsockets.serve_forever_please()\n",
 }
-# Listens, prints its address, then blocks the event loop in every handler: each check
-# waits in vain, so the file costs the grader's whole time limit.
-HANGING = """import argparse, asyncio, time
-from websockets.asyncio.server import serve
-
-async def handler(websocket):
-    time.sleep(1000)
-
-async def main(host, port):
-    async with serve(handler, host, port) as server:
-        port = server.sockets[0].getsockname()[1]
-        print(f"Chat server listening on ws://{host}:{port}", flush=True)
-        await asyncio.Future()
-
-parser = argparse.ArgumentParser()
-parser.add_argument("--host", default="localhost")
-parser.add_argument("--port", type=int, default=8765)
-args = parser.parse_args()
-asyncio.run(main(args.host, args.port))
-"""
 
 
 def source(folder: str, name: str) -> str:
@@ -77,7 +58,7 @@ def class_files() -> dict[str, dict[str, str]]:
             broken = list(EXERCISES)[number - 24]
             files[broken] = CRASHES[broken]
         elif number in (27, 28):
-            files["chat_server"] = HANGING
+            files["chat_server"] = HANGING_SERVER
         elif number == 29:
             files = dict(starters)
         learners[f"learner{number:02d}_first_{1000 + number}"] = files

@@ -19,6 +19,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
+from mutants.programs import HANGING_SERVER
 from test_tooling import processes_running
 
 from chatlib.checks import EXERCISES
@@ -51,26 +52,6 @@ def uppercase_ascii_only() -> str:
 
 
 SYNTAX_ERROR = 'print("never closed"\n'
-# Listens and says where, then blocks its event loop in every handler: every check waits
-# for it in vain, longer than the grader's limit.
-HANGING_SERVER = """import argparse, asyncio, time
-from websockets.asyncio.server import serve
-
-async def handler(websocket):
-    time.sleep(1000)
-
-async def main(host, port):
-    async with serve(handler, host, port) as server:
-        port = server.sockets[0].getsockname()[1]
-        print(f"Chat server listening on ws://{host}:{port}", flush=True)
-        await asyncio.Future()
-
-parser = argparse.ArgumentParser()
-parser.add_argument("--host", default="localhost")
-parser.add_argument("--port", type=int, default=8765)
-args = parser.parse_args()
-asyncio.run(main(args.host, args.port))
-"""
 UPPERCASE_POINTS = EXERCISES["uppercase_server"].points
 UPPERCASE_SIZE = len(EXERCISES["uppercase_server"].requirements.chosen(False))
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from course_material import committed_bytes
+from mutants.programs import HANGING_SERVER
 
 from chatlib.checks import EXERCISES, Exercise
 from chatlib.checks.catalogue import next_exercise
@@ -387,25 +388,6 @@ async def test_server_that_ignores_the_port_option_is_checked_and_told_so(
 
 # --- Grading a class -------------------------------------------------------------------------
 
-HANGING_SERVER = '''"""Prints where it listens, then blocks its event loop in every handler."""
-import argparse, asyncio, time
-from websockets.asyncio.server import serve
-
-async def handler(websocket):
-    time.sleep(1000)
-
-async def main(host, port):
-    async with serve(handler, host, port) as server:
-        port = server.sockets[0].getsockname()[1]
-        print(f"Chat server listening on ws://{host}:{port}", flush=True)
-        await asyncio.Future()
-
-parser = argparse.ArgumentParser()
-parser.add_argument("--host", default="localhost")
-parser.add_argument("--port", type=int, default=8765)
-args = parser.parse_args()
-asyncio.run(main(args.host, args.port))
-'''
 
 # A correct uppercase server that prints 20 times more debug lines than the harness keeps
 # before it starts serving. (200,000 lines took longer than the start-up limit to print and
