@@ -31,6 +31,12 @@ def in_kernel() -> bool:
     return shell is not None and hasattr(shell, "kernel")
 
 
+def interpreter_folder() -> Path:
+    """The folder of this interpreter, not following links: ``.venv/bin`` (``Scripts`` on
+    Windows) in a virtual environment, where the ``chatlib`` command is too."""
+    return Path(os.path.abspath(sys.executable)).parent
+
+
 def _python_on_path_is_this_one() -> bool:
     """True when typing ``python`` here runs this interpreter.
 
@@ -40,16 +46,14 @@ def _python_on_path_is_this_one() -> bool:
     found = shutil.which("python")
     if found is None:
         return False
-    return Path(os.path.abspath(found)).parent == Path(os.path.abspath(sys.executable)).parent
+    return Path(os.path.abspath(found)).parent == interpreter_folder()
 
 
 def _lab_terminals_run_this_one() -> bool:
     """True in a kernel of a JupyterLab that ``chatlib lab`` started for this interpreter: its
     terminals put this interpreter's folder first on PATH (``chatlib/tooling/lab.py``)."""
     course_bin = os.environ.get("CHATLIB_COURSE_BIN")
-    return (
-        course_bin is not None and Path(course_bin) == Path(os.path.abspath(sys.executable)).parent
-    )
+    return course_bin is not None and Path(course_bin) == interpreter_folder()
 
 
 def typed_python() -> str:

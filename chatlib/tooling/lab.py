@@ -27,6 +27,7 @@ import sys
 from pathlib import Path
 
 from chatlib.checks.files import course_folder
+from chatlib.commands import interpreter_folder
 
 # The lesson JupyterLab opens first, relative to the course folder.
 FIRST_LESSON = "notebooks/01_echo.ipynb"
@@ -34,11 +35,6 @@ FIRST_LESSON = "notebooks/01_echo.ipynb"
 SHELL_FILES = Path(__file__).resolve().parent / "shell"
 # What the file browser hides: JupyterLab's own list, and the editable install's metadata.
 HIDDEN_FILES = ["__pycache__", "*.pyc", "*.pyo", ".DS_Store", "*~", "*.egg-info"]
-
-
-def course_bin() -> Path:
-    """The folder of this Python and of the ``chatlib`` command: ``.venv/bin`` after make lab."""
-    return Path(sys.executable).absolute().parent
 
 
 def terminal_shell(shell: str) -> list[str] | None:
@@ -64,7 +60,7 @@ def terminal_shell(shell: str) -> list[str] | None:
 def lab_environment(environment: dict[str, str]) -> dict[str, str]:
     """JupyterLab's environment: the course's Python first on PATH (its kernels and terminals
     inherit it), and what the terminals' start-up files need to put it first again."""
-    bin_folder = str(course_bin())
+    bin_folder = str(interpreter_folder())
     changed = dict(environment)
     changed["PATH"] = os.pathsep.join([bin_folder, environment.get("PATH", "")])
     changed["CHATLIB_COURSE_BIN"] = bin_folder
