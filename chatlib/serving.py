@@ -191,6 +191,13 @@ def one_line_errors(record: logging.LogRecord) -> bool:
     return True
 
 
+def no_address_could_be_bound(error: OSError) -> bool:
+    """True for asyncio's "could not bind on any address" (Python 3.13 and newer): it skips
+    the addresses this machine cannot assign, taking them for a family that is turned off,
+    and when none is left it raises an OSError with no errno, only these words."""
+    return error.errno is None and str(error).startswith("could not bind on any address")
+
+
 def startup_advice(error: OSError) -> str:
     """What to do when a server cannot start listening, in one line, chosen by the error.
 
@@ -205,7 +212,7 @@ def startup_advice(error: OSError) -> str:
             "Another program already listens on that port (a server you started earlier?)."
             " Stop it, or pass another --port (--port 0 picks a free one)."
         )
-    if error.errno == errno.EADDRNOTAVAIL:
+    if error.errno == errno.EADDRNOTAVAIL or no_address_could_be_bound(error):
         return (
             "This machine has no such address: use --host localhost, --host 0.0.0.0 (every"
             " address of this machine) or one of its own addresses."
