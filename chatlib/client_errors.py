@@ -48,7 +48,13 @@ def explain_connection_failure(url: str, error: BaseException, server_program: s
     if isinstance(error, InvalidHandshake):
         return f"{url} answered, but not as a WebSocket server ({error})."
     if isinstance(error, TimeoutError):
-        return f"{url} accepted the connection but never finished the WebSocket handshake."
+        # The time covers the TCP connection too: a firewall that drops it looks the same.
+        return (
+            f"Nothing at {url} finished opening a WebSocket in time. A firewall on the"
+            " server's machine may be dropping the connection (Windows asks to allow Python"
+            " the first time a server listens for other machines: allow it on private"
+            " networks), or the server is stuck before it answers."
+        )
     if isinstance(error, socket.gaierror):
         return f"Cannot find the host of {url} ({error.strerror}): check the address."
     if isinstance(error, OSError) and error.errno in UNREACHABLE:

@@ -13,9 +13,12 @@ from chatlib.client_errors import explain_connection_failure
 from chatlib.harness import start_server_program
 
 REPLY_TIMEOUT = 10  # seconds for the whole client run: connect, two round trips, exit
+OPEN_TIMEOUT = 10  # seconds: websockets' default open_timeout, after which connect() gives up
 
 
-async def run_echo_client(url: str, typed: str) -> tuple[int, str, str]:
+async def run_echo_client(
+    url: str, typed: str, timeout: float = REPLY_TIMEOUT
+) -> tuple[int, str, str]:
     """Run ``python -m chatlib echo-client --url URL`` with ``typed`` as its input."""
     process = await asyncio.create_subprocess_exec(
         *chatlib_command("echo-client", "--url", url),
@@ -23,7 +26,7 @@ async def run_echo_client(url: str, typed: str) -> tuple[int, str, str]:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    async with asyncio.timeout(REPLY_TIMEOUT):
+    async with asyncio.timeout(timeout):
         stdout, stderr = await process.communicate(typed.encode())
     return process.returncode, stdout.decode(), stderr.decode()
 
@@ -89,3 +92,18 @@ def test_each_way_of_not_reaching_the_server_gets_its_own_one_line_advice(error,
     explained = explain_connection_failure("ws://192.0.2.7:8765", error, "echo-server")
     assert expected in explained
     assert "\n" not in explained
+
+
+async def test_a_server_that_never_answers_the_handshake_gets_the_firewall_advice():
+    """A listening socket that never accepts looks, to the client, like a firewall that drops
+    the connection: both end in the opening timeout."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"ws://127.0.0.1:{silent.getsockname()[1]}"
+        # The client gives up after websockets' opening timeout (10 s): wait longer than that.
+        code, stdout, stderr = await run_echo_client(url, "", timeout=OPEN_TIMEOUT + REPLY_TIMEOUT)
+    assert code == 1, stderr
+    [line] = stdout.splitlines()
+    assert line.startswith(f"Nothing at {url} finished opening a WebSocket in time."), line
+    assert "firewall" in line
