@@ -55,10 +55,17 @@ async def expect_unauthorized(server: ServerUnderTest, token: str | None, who: s
             f"{who}; the server should answer 401 Unauthorized in process_request, before any"
             " WebSocket exists; it opened a WebSocket for the client."
         )
-    phrase = http.HTTPStatus(status).phrase if status in http.HTTPStatus else ""
     raise CheckFailed(
-        f"{who}; the server should answer 401 Unauthorized; it answered {status} {phrase}."
+        f"{who}; the server should answer 401 Unauthorized; it answered {status_words(status)}."
     )
+
+
+def status_words(status: int) -> str:
+    """An HTTP status with its name, "403 Forbidden"; the number alone for an unknown one."""
+    try:
+        return f"{status} {http.HTTPStatus(status).phrase}"
+    except ValueError:
+        return str(status)
 
 
 PROCESS_REQUEST_HINT = (
@@ -107,7 +114,7 @@ async def token_holders_chat(server: ServerUnderTest) -> None:
     if status is not None:
         raise CheckFailed(
             f"A client connected with the room's token (from {TOKEN_VARIABLE}); the server"
-            f" should let it in; it answered {status}."
+            f" should let it in; it answered {status_words(status)}."
         )
     # The chat server's own checks, played by clients who hold the token.
     holders = replace(server, url=url)

@@ -4,6 +4,7 @@ plain 401 status number, and sequential sends under one lock-free loop."""
 
 import argparse
 import asyncio
+import contextlib
 import os
 import secrets
 import sys
@@ -29,10 +30,8 @@ class Room:
     async def tell(self, text, but=None):
         for member in list(self.members):
             if member is not but:
-                try:
+                with contextlib.suppress(ConnectionClosed):
                     await member.send(text)
-                except ConnectionClosed:
-                    pass
 
     async def handler(self, websocket):
         try:
@@ -66,7 +65,5 @@ if __name__ == "__main__":
     token = os.environ.get("CHAT_TOKEN", "")
     if not token:
         sys.exit("CHAT_TOKEN is not set.")
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main(args.host, args.port, token))
-    except KeyboardInterrupt:
-        pass
