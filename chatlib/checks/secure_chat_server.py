@@ -70,9 +70,9 @@ def status_words(status: int) -> str:
 
 PROCESS_REQUEST_HINT = (
     "Pass serve() a process_request function: it sees the opening HTTP request before any"
-    " WebSocket exists. Return connection.respond(http.HTTPStatus.UNAUTHORIZED, ...) to refuse"
-    " the client, None to go on with the handshake. 401 asks the client to prove who it is;"
-    " 403 Forbidden is for a client known but not allowed."
+    " WebSocket exists, and returning connection.respond(http.HTTPStatus.UNAUTHORIZED, ...)"
+    " refuses the client (None goes on with the handshake). 401 asks a client to prove who"
+    " it is; 403 Forbidden is for one known but not allowed."
 )
 
 
