@@ -46,9 +46,13 @@ def check_token(room_token):
     """A process_request function that lets in only the requests holding ``room_token``."""
 
     def process_request(connection, request):
-        # TODO 1: answer 401 (http.HTTPStatus.UNAUTHORIZED) with connection.respond(...) when
-        # the request holds no token or the wrong one; return None to let the client in.
-        # TODO 2: compare the tokens with hmac.compare_digest, not with ==.
+        # websockets calls this with the opening HTTP request, before any WebSocket exists.
+        # Returning None goes on with the handshake; returning a response sends it instead.
+        # TODO 1: token_in(request.path) is the token the client sent (None when it sent
+        # none). When it is missing or wrong, return
+        # connection.respond(http.HTTPStatus.UNAUTHORIZED, "Missing or wrong token\n").
+        # TODO 2: compare it with room_token using hmac.compare_digest (on bytes: .encode()),
+        # not ==: it takes as long whatever the guess, so timing tells an attacker nothing.
         return None
 
     return process_request
@@ -56,7 +60,8 @@ def check_token(room_token):
 
 async def chat_handler(websocket):
     """Serve one client: learn its name, relay its messages, announce its departure."""
-    # TODO 3: replace this function by your chat_handler from exercises/chat_server.py.
+    # TODO 3: replace this function by your chat_handler from exercises/chat_server.py
+    # (and its helper everyone_but): nothing in it changes.
     async for _message in websocket:
         pass
 
