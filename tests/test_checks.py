@@ -22,7 +22,7 @@ import pytest
 
 from chatlib import DEFAULT_PORT
 from chatlib.checks import EXERCISES, Exercise, Requirement
-from chatlib.checks.catalogue import Kind, next_exercise
+from chatlib.checks.catalogue import COURSE_FINISHED, Kind, next_exercise
 from chatlib.checks.core import CheckFailed, Outcome, Requirements, error_text, run_requirement
 from chatlib.checks.diagnosis import explain_traceback
 from chatlib.checks.files import learner_file, solution_file
@@ -89,14 +89,20 @@ def test_every_exercise_has_requirements_a_starter_and_a_solution(exercise: Exer
     assert files("chatlib").joinpath("starters", exercise.file_name).is_file()
     assert starter_file(exercise).is_file()
     assert solution_file(exercise).is_file()
-    assert exercise.kind in (Kind.SERVER, Kind.CLIENT) and exercise.points > 0
+    assert exercise.kind in (Kind.SERVER, Kind.CLIENT)
+    # An optional exercise counts for nothing unless an instructor gives it points.
+    assert exercise.points > 0 or exercise.optional
 
 
 def test_each_exercise_points_to_the_next_and_the_last_to_the_finish() -> None:
     exercises = list(EXERCISES.values())
     for exercise, following in itertools.pairwise(exercises):
         assert next_exercise(exercise) is following
-        assert exercise.next_step.startswith(f"Next: {following.title}.")
+        if following.optional and not exercise.optional:
+            # The assignment's last exercise finishes the course, then offers the optional one.
+            assert exercise.next_step.startswith(COURSE_FINISHED)
+        else:
+            assert exercise.next_step.startswith(f"Next: {following.title}.")
         assert f"-m chatlib check {following.name}" in exercise.next_step
     assert next_exercise(exercises[-1]) is None
     assert "finished" in exercises[-1].next_step

@@ -279,6 +279,21 @@ def test_progress_shows_each_exercise_state_and_what_to_do_next(tmp_path: Path) 
     assert order == list(EXERCISES)
 
 
+def test_progress_says_the_assignment_is_done_before_offering_the_optional_exercise(
+    tmp_path: Path,
+) -> None:
+    optional = [exercise for exercise in EXERCISES.values() if exercise.optional]
+    # The assignment's exercises are done (their solutions); the optional ones untouched.
+    folder = course_folder(
+        tmp_path, **{exercise.name: starter(exercise.name) for exercise in optional}
+    )
+    result = chatlib("progress", "--folder", str(folder))
+    assert result.returncode == 0, result.stdout + result.stderr
+    last = result.stdout.splitlines()[-1]
+    assert last.startswith("Next: the assignment is done. You have finished the assignment.")
+    assert f"python -m chatlib check {optional[0].name}" in last
+
+
 def progress_line(name: str, state: str) -> str:
     """The line ``progress`` prints for an exercise: names in a column, then the state."""
     width = max(len(exercise) for exercise in EXERCISES)

@@ -44,6 +44,8 @@ class Exercise:
     # False while chatlib has no reference program of its own for it (the tests check the
     # reference against every requirement, the extras included).
     has_reference: bool = True
+    # Beyond the assignment: the course is finished without it, and says so before offering it.
+    optional: bool = False
 
     @property
     def file_name(self) -> str:
@@ -66,10 +68,13 @@ class Exercise:
         following = next_exercise(self)
         if following is None:
             return COURSE_FINISHED
-        return (
-            f"Next: {following.title}. Open exercises/{following.file_name}, then run"
+        how = (
+            f"Open exercises/{following.file_name}, then run"
             f" `{chatlib_command('check', following.name)}`."
         )
+        if following.optional and not self.optional:
+            return f"{COURSE_FINISHED} Want more? Try {following.title}: {how}"
+        return f"Next: {following.title}. {how}"
 
 
 COURSE_FINISHED = (
@@ -87,6 +92,15 @@ EXERCISES = in_order(
     Exercise("uppercase_server", "the uppercase server (quick exercise)", Kind.SERVER, points=2),
     Exercise("chat_server", "the chat server (the assignment, part 1)", Kind.SERVER, points=5),
     Exercise("chat_client", "the chat client (the assignment, part 2)", Kind.CLIENT, points=3),
+    # Optional: after the assignment, and worth nothing unless an instructor gives it points.
+    Exercise(
+        "secure_chat_server",
+        "the secure chat server (optional)",
+        Kind.SERVER,
+        points=0,
+        has_reference=False,
+        optional=True,
+    ),
 )
 
 

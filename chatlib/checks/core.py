@@ -102,7 +102,14 @@ class Requirements(list[Requirement]):
 
         @REQUIREMENTS.requirement("The sender does not get its own message back", hint="...")
         async def sender_does_not_receive_own_message(server): ...
+
+    ``environment`` holds variables the program under test is started with, for an exercise
+    whose program reads its settings there (a room's token).
     """
+
+    def __init__(self, environment: dict[str, str] | None = None) -> None:
+        super().__init__()
+        self.environment = dict(environment or {})
 
     def requirement(
         self,

@@ -55,8 +55,9 @@ class Program:
 
     def start(self, exercise: Exercise) -> AbstractAsyncContextManager[Any]:
         """Start a fresh copy, with whatever the exercise's checks need around it."""
-        starter = running_server if exercise.kind is Kind.SERVER else running_client
-        return starter(self.command, self.path)
+        if exercise.kind is Kind.SERVER:
+            return running_server(self.command, self.path, exercise.requirements.environment)
+        return running_client(self.command, self.path)
 
 
 @dataclass(frozen=True)

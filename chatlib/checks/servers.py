@@ -55,8 +55,11 @@ class ServerUnderTest:
 
 
 @contextlib.asynccontextmanager
-async def running_server(command: list[str], path: Path | None) -> AsyncIterator[ServerUnderTest]:
-    """Launch ``command`` as it is, wait until it serves, stop it after.
+async def running_server(
+    command: list[str], path: Path | None, environment: dict[str, str] | None = None
+) -> AsyncIterator[ServerUnderTest]:
+    """Launch ``command`` as it is (with ``environment`` added to its variables), wait until
+    it serves, stop it after.
 
     The launcher (:mod:`chatlib.harness.launcher`) makes it listen on a free port of
     127.0.0.1 whatever address it asks for (a fixed ``localhost:8765``, ``--port``, its own
@@ -64,7 +67,7 @@ async def running_server(command: list[str], path: Path | None) -> AsyncIterator
     and no check ever competes for a port with another one or with the learner's own server.
     """
     try:
-        program = await start_launched_server(command, path, within=STARTUP_LIMIT)
+        program = await start_launched_server(command, path, STARTUP_LIMIT, environment)
     except ProgramNotReady as not_ready:
         what = "A server should start serving (`async with serve(...)`) as soon as it starts."
         waited = None if not_ready.ended else not_ready.waited

@@ -351,7 +351,11 @@ class RunningProgram:
 
     @classmethod
     async def launch(
-        cls, command: list[str], path: Path | None = None, connect_to: str | None = None
+        cls,
+        command: list[str],
+        path: Path | None = None,
+        connect_to: str | None = None,
+        environment: dict[str, str] | None = None,
     ) -> "RunningProgram":
         """Start the Python ``command`` under :mod:`chatlib.harness.launcher`.
 
@@ -359,7 +363,7 @@ class RunningProgram:
         it would be typed. Whatever address its servers ask for, they listen on 127.0.0.1,
         any free port; its clients connect to ``connect_to`` (when given) whatever URL they
         ask for. :attr:`reports` receives one line for each: ``serving HOST PORT REAL_PORT``
-        and ``connecting URL``.
+        and ``connecting URL``. ``environment`` adds variables to this process's own.
         """
         reports = Output()
 
@@ -369,7 +373,7 @@ class RunningProgram:
 
         report_server = await asyncio.start_server(collect, "127.0.0.1", 0)
         report_port = report_server.sockets[0].getsockname()[1]
-        environment = {launcher.REPORT_TO: f"127.0.0.1:{report_port}"}
+        environment = {**(environment or {}), launcher.REPORT_TO: f"127.0.0.1:{report_port}"}
         if connect_to:
             environment[launcher.CONNECT_TO] = connect_to
         launched = [command[0], str(LAUNCHER), *command[1:]]
@@ -439,16 +443,20 @@ async def start_server_program(
 
 
 async def start_launched_server(
-    command: list[str], path: Path | None = None, within: float = STARTUP_LIMIT
+    command: list[str],
+    path: Path | None = None,
+    within: float = STARTUP_LIMIT,
+    environment: dict[str, str] | None = None,
 ) -> RunningProgram:
-    """Launch the server ``command`` (see :meth:`RunningProgram.launch`); wait until it serves.
+    """Launch the server ``command`` (see :meth:`RunningProgram.launch`, ``environment``
+    added to its variables); wait until it serves.
 
     Returns the running program, its ``url`` set to where it really listens and ``asked``
     to the ``(host, port)`` it asked for (``"-"`` for what it left out). Raises
     :class:`ProgramNotReady` when it ends first or serves nothing ``within`` seconds; the
     program is stopped by then, and the error carries what it printed.
     """
-    program = await RunningProgram.launch(command, path)
+    program = await RunningProgram.launch(command, path, environment=environment)
     found = await program.reports.wait_for(SERVING_REPORT, within)
     if found is None:
         ended = await program.wait_for_exit(0.5) is not None  # A crash finishes its traceback.

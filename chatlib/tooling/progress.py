@@ -100,6 +100,10 @@ def next_step(progress: list[ExerciseProgress], folder: str | Path | None = None
     current = next((item for item in progress if not item.done), None)
     if current is None:
         return f"Next: nothing left, every exercise is done. {progress[-1].exercise.next_step}"
+    if current.exercise.optional and current.state in (MISSING, NOT_STARTED):
+        # The assignment is done: say so first; its last step offers the optional exercise.
+        last = [item for item in progress if not item.exercise.optional][-1]
+        return f"Next: the assignment is done. {last.exercise.next_step}"
     name, shown = current.exercise.name, display_path(current.file)
     if current.state == MISSING:
         return (

@@ -40,6 +40,7 @@ def mutant(name: str, exercise: str, *changes: tuple[str, str], caught_by: str, 
 UPPER = "uppercase_server"
 CHAT = "chat_server"
 CLIENT = "chat_client"
+SECURE = "secure_chat_server"
 
 IMPORT_TIME = ("import signal\n", "import signal\nimport time\n")
 NO_CTRL_C_HANDLING = (
@@ -52,6 +53,10 @@ NO_CTRL_C_HANDLING = (
 )
 DEPARTURE = '        broadcast(USERNAMES, f"[Server]: {username} has left the chat.")'
 RELAY = "            broadcast(everyone_but(websocket), "
+TOKEN_TEST = (
+    "        if token is None or not hmac.compare_digest(token.encode(), room_token.encode()):"
+)
+REFUSAL = "connection.respond(http.HTTPStatus.UNAUTHORIZED, "
 
 MUTANTS = [
     # --- The uppercase server ---------------------------------------------------------------
@@ -455,5 +460,72 @@ MUTANTS = [
         CLIENT,
         ('default="ws://localhost:8765"', 'default="ws://localhost:8000"'),
         caught_by="default_url_is_used",
+    ),
+    # --- The secure chat server (optional) -----------------------------------------------
+    mutant(
+        "token_never_checked",
+        SECURE,
+        (TOKEN_TEST, "        if False:"),
+        caught_by="no_token_is_refused",
+    ),
+    mutant(
+        "forbidden_instead_of_unauthorized",
+        SECURE,
+        (REFUSAL, "connection.respond(http.HTTPStatus.FORBIDDEN, "),
+        caught_by="no_token_is_refused",
+        says="403 Forbidden",
+    ),
+    mutant(
+        "closed_with_1008_after_the_handshake",
+        SECURE,
+        (
+            f"            return {REFUSAL}",
+            "            connection.refused = True\n            return None\n            return "
+            + REFUSAL,
+        ),
+        (
+            "    try:\n        username = await websocket.recv()",
+            '    if getattr(websocket, "refused", False):\n'
+            '        await websocket.close(1008, "wrong token")\n'
+            "        return\n    try:\n        username = await websocket.recv()",
+        ),
+        caught_by="no_token_is_refused",
+    ),
+    mutant(
+        "any_token_let_in",
+        SECURE,
+        (TOKEN_TEST, "        if not token:"),
+        caught_by="wrong_token_is_refused",
+    ),
+    mutant(
+        "token_compared_as_a_prefix",
+        SECURE,
+        (TOKEN_TEST, "        if not token or not room_token.startswith(token):"),
+        caught_by="wrong_token_is_refused",
+    ),
+    mutant(
+        "right_token_refused",
+        SECURE,
+        (TOKEN_TEST, "        if True:"),
+        caught_by="token_holders_chat",
+    ),
+    mutant(
+        "token_printed_at_start",
+        SECURE,
+        (
+            '(Ctrl-C to stop)", flush=True)',
+            '(Ctrl-C to stop)", flush=True)\n        print(f"Token: {room_token}", flush=True)',
+        ),
+        caught_by="token_is_never_printed",
+    ),
+    mutant(
+        "request_path_printed",
+        SECURE,
+        (
+            "        token = token_in(request.path)\n",
+            '        print(f"Request for {request.path}", flush=True)\n'
+            "        token = token_in(request.path)\n",
+        ),
+        caught_by="token_is_never_printed",
     ),
 ]
