@@ -32,6 +32,11 @@ from chatlib.tooling.watch import FileChanges
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMAND_TIMEOUT = 60  # seconds for one command that runs checks
+# `progress` checks every exercise file of a scene, one after another, each requirement with a
+# fresh program: a few seconds on a quiet machine, over a minute when two CI runs and a stress
+# run share two cores (seen). These bounds only catch a hang.
+PROGRESS_TIMEOUT = 240  # seconds for one `progress` that checks several files
+PROGRESS_TEST_TIMEOUT = 2 * PROGRESS_TIMEOUT + 60  # the test that runs two such commands
 
 
 def assignment_size(name: str) -> int:
@@ -257,6 +262,7 @@ async def test_watch_mode_checks_again_when_the_file_is_saved(tmp_path: Path) ->
 # --- Progress --------------------------------------------------------------------------------
 
 
+@pytest.mark.timeout(PROGRESS_TEST_TIMEOUT)
 def test_progress_shows_each_exercise_state_and_what_to_do_next(tmp_path: Path) -> None:
     folder = course_folder(
         tmp_path,
@@ -264,7 +270,7 @@ def test_progress_shows_each_exercise_state_and_what_to_do_next(tmp_path: Path) 
         chat_server=chat_server_that_echoes_to_the_sender(),
         chat_client=starter("chat_client"),
     )
-    result = chatlib("progress", "--folder", str(folder))
+    result = chatlib("progress", "--folder", str(folder), timeout=PROGRESS_TIMEOUT)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     uppercase, chat = assignment_size("uppercase_server"), assignment_size("chat_server")
@@ -279,6 +285,7 @@ def test_progress_shows_each_exercise_state_and_what_to_do_next(tmp_path: Path) 
     assert order == list(EXERCISES)
 
 
+@pytest.mark.timeout(PROGRESS_TEST_TIMEOUT)
 def test_progress_says_the_assignment_is_done_before_offering_the_optional_exercise(
     tmp_path: Path,
 ) -> None:
@@ -287,7 +294,7 @@ def test_progress_says_the_assignment_is_done_before_offering_the_optional_exerc
     folder = course_folder(
         tmp_path, **{exercise.name: starter(exercise.name) for exercise in optional}
     )
-    result = chatlib("progress", "--folder", str(folder))
+    result = chatlib("progress", "--folder", str(folder), timeout=PROGRESS_TIMEOUT)
     assert result.returncode == 0, result.stdout + result.stderr
     last = result.stdout.splitlines()[-1]
     assert last.startswith("Next: the assignment is done. You have finished the assignment.")
@@ -300,6 +307,7 @@ def progress_line(name: str, state: str) -> str:
     return f"  {name:<{width}}  {state}"
 
 
+@pytest.mark.timeout(PROGRESS_TEST_TIMEOUT)
 def test_progress_checks_only_the_files_that_changed(tmp_path: Path) -> None:
     folder = course_folder(
         tmp_path,
@@ -308,15 +316,15 @@ def test_progress_checks_only_the_files_that_changed(tmp_path: Path) -> None:
         chat_client=None,
     )
     files_to_check = len(EXERCISES) - 1
-    first = chatlib("progress", "--folder", str(folder))
+    first = chatlib("progress", "--folder", str(folder), timeout=PROGRESS_TIMEOUT)
     assert first.stdout.count("Checking ") == files_to_check
 
-    again = chatlib("progress", "--folder", str(folder))
+    again = chatlib("progress", "--folder", str(folder), timeout=PROGRESS_TIMEOUT)
     assert "Checking " not in again.stdout
     assert again.stdout.count("requirements met") == files_to_check
 
     (folder / "chat_server.py").write_text(solution("chat_server"), encoding="utf-8")
-    changed = chatlib("progress", "--folder", str(folder))
+    changed = chatlib("progress", "--folder", str(folder), timeout=PROGRESS_TIMEOUT)
     assert changed.stdout.count("Checking ") == 1
     chat = assignment_size("chat_server")
     done = f"done ({chat} of {chat} requirements met)"
