@@ -19,6 +19,7 @@ one says what a second process buys *on this machine*, and the CPU figures say w
 import argparse
 import asyncio
 import contextlib
+import math
 import os
 import signal
 import statistics
@@ -272,6 +273,8 @@ async def run(receivers: int, load_processes: int, rounds: int, duration: float)
 def median_of(results: list[dict], setup: str, key: str) -> float:
     """The median over rounds of one figure (a list is summed first) of one set-up."""
     values = [r[key] for r in results if r["setup"] == setup and r[key] is not None]
+    if not values:  # No round measured it (a run too short to see one line): nan, not a crash.
+        return math.nan
     return statistics.median(sum(v) if isinstance(v, list) else v for v in values)
 
 
