@@ -13,6 +13,9 @@ Why not the first message, as chatlib's own chat-server does? This exercise is a
 process_request: a stranger is turned away by the HTTP answer itself and costs the server no
 connection. The price: a URL is the part of a request that servers and proxies log, so the
 token must never be printed (and wss:// keeps it from anyone watching the network).
+
+The chat handler and the start-up code repeat solutions/chat_server.py on purpose: every
+learner file runs alone, with nothing to import but websockets.
 """
 
 import argparse
