@@ -55,7 +55,7 @@ $(INSTALLED): pyproject.toml | $(BIN)/python
 	@touch $@
 
 # `chatlib lab` opens JupyterLab on the course folder at the first lesson, with this
-# environment's Python first in its terminals (chatlib/tooling/lab.py says how and why).
+# environment's Python first in its terminals (chatlib/course/tooling/lab.py says how and why).
 # LAB_OPTIONS go to JupyterLab, e.g. make lab LAB_OPTIONS="--no-browser --port 8899".
 LAB_OPTIONS ?=
 

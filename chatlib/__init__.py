@@ -1,14 +1,10 @@
 """chatlib: the reference programs of a one-day WebSockets course.
 
-Each module is one program you can import or run:
-
-- ``chatlib.echo``: an echo server and client (the first contact with WebSockets);
-- ``chatlib.uppercase``: the quick exercise, answered;
-- ``chatlib.broadcast``: a room that relays every message to everyone;
-- ``chatlib.chat_server`` and ``chatlib.chat_client``: the assignment, answered in full;
-- ``chatlib.checks``: the requirements of the exercises, as checks you can run.
-
-Run ``python -m chatlib --help`` to see the programs' command lines.
+Start here: ``README.md`` in this folder lists the programs of the lesson in the order the
+course uses them (echo, uppercase, broadcast, chat server and client, fan-out, shared room)
+and what they are built from. None of them uses :mod:`chatlib.course`, the course's
+machinery (the checker, the notebook helpers, the command line, grading and the benchmark).
+Run ``python -m chatlib --help`` to see the command lines.
 """
 
 DEFAULT_HOST = "localhost"

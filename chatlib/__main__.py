@@ -1,5 +1,5 @@
-"""Lets you run ``python -m chatlib ...``; the command line lives in :mod:`chatlib.cli`."""
+"""Lets you run ``python -m chatlib ...``; the command line lives in :mod:`chatlib.course.cli`."""
 
-from chatlib.cli import main
+from chatlib.course.cli import main
 
 raise SystemExit(main())

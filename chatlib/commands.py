@@ -11,7 +11,7 @@ interpreter; otherwise it names this interpreter as the learner would type it fr
 (``.venv/bin/python`` in the course folder, the full path elsewhere). Inside a Jupyter kernel
 the terminal's PATH cannot be seen (a hub's terminal may lack the kernel's environment), so
 the full path is used there, except under ``chatlib lab``, whose terminals put this
-interpreter first. ``chatlib.notebook.terminal_command`` goes further for notebooks:
+interpreter first. ``chatlib.course.notebook.terminal_command`` goes further for notebooks:
 it also changes to the course folder first.
 """
 
@@ -51,7 +51,7 @@ def _python_on_path_is_this_one() -> bool:
 
 def _lab_terminals_run_this_one() -> bool:
     """True in a kernel of a JupyterLab that ``chatlib lab`` started for this interpreter: its
-    terminals put this interpreter's folder first on PATH (``chatlib/tooling/lab.py``)."""
+    terminals put this interpreter's folder first on PATH (``chatlib/course/tooling/lab.py``)."""
     course_bin = os.environ.get("CHATLIB_COURSE_BIN")
     return course_bin is not None and Path(course_bin) == interpreter_folder()
 

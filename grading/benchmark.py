@@ -30,8 +30,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 from mutants.catalogue import MUTANTS  # noqa: E402  (the tests' one-mistake solutions)
 from mutants.programs import HANGING_SERVER  # noqa: E402
 
-from chatlib.checks.catalogue import EXERCISES  # noqa: E402
-from chatlib.tooling.grading import TIME_LIMIT  # noqa: E402
+from chatlib.course.checks.catalogue import EXERCISES  # noqa: E402
+from chatlib.course.tooling.grading import TIME_LIMIT  # noqa: E402
 
 CRASHES = {
     "chat_server": 'print("never closed"\n',
@@ -47,7 +47,7 @@ def source(folder: str, name: str) -> str:
 def class_files() -> dict[str, dict[str, str]]:
     """{learner: {exercise: source}}, 30 learners with the three files each."""
     solutions = {name: source("solutions", name) for name in EXERCISES}
-    starters = {name: source("chatlib/starters", name) for name in EXERCISES}
+    starters = {name: source("chatlib/course/starters", name) for name in EXERCISES}
     learners: dict[str, dict[str, str]] = {}
     for number in range(30):
         files = dict(solutions)

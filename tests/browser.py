@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from chatlib.harness import RunningProgram
+from chatlib.course.harness import RunningProgram
 
 CHROMIUM = Path(os.environ.get("CHATLIB_CHROMIUM", "/usr/bin/chromium"))
 # As root, Chromium needs --no-sandbox. The machine's network is closed: without the

@@ -26,7 +26,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import InvalidStatus
 
-from chatlib.harness import ProgramNotReady, RunningProgram, start_server_program
+from chatlib.course.harness import ProgramNotReady, RunningProgram, start_server_program
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTUP_TIMEOUT = 10  # seconds for a subprocess to print the URL it listens on

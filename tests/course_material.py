@@ -3,10 +3,10 @@
 A learner works in the course folder itself: they edit ``exercises/``, and JupyterLab saves
 the lessons with their outputs. The project's tests must not fail because of that work
 (`make test` after doing the course should be green). So the tests that guard the course's
-integrity (the starters in ``exercises/`` are exact copies of ``chatlib/starters/``, the
+integrity (the starters in ``exercises/`` are exact copies of ``chatlib/course/starters/``, the
 lessons are stored without outputs) read the files as git's index holds them, which is what
 the next commit stores: a learner's edits are not in it, a contributor's staged change is.
-The tests that need a starter to run read ``chatlib/starters/``, which learners never edit.
+The tests that need a starter to run read ``chatlib/course/starters/``, which learners never edit.
 
 Where the course folder is not a git checkout (a downloaded archive), the files are read
 from the folder, as they are.

@@ -1,4 +1,4 @@
-"""A real Redis for the tests (:class:`chatlib.redis_process.RedisServer`), one per test.
+"""A real Redis for the tests (:class:`chatlib.course.redis_process.RedisServer`), one per test.
 
 The fixture ``redis_server`` starts one on a free port of 127.0.0.1 in the test's temporary
 folder, waits until it answers PING, and stops it after the test. Without a ``redis-server``
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from chatlib.redis_process import REDIS_MISSING, RedisNotStarted, RedisServer, redis_binary
+from chatlib.course.redis_process import REDIS_MISSING, RedisNotStarted, RedisServer, redis_binary
 
 
 def require_redis() -> None:

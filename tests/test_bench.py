@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from redis_server import require_redis
 
-from chatlib.bench import profiles, scaling, variants
-from chatlib.bench.report import HEADER
-from chatlib.bench.sessions import BenchSettings, plan, runnable, skipped
+from chatlib.course.bench import profiles, scaling, variants
+from chatlib.course.bench.report import HEADER
+from chatlib.course.bench.sessions import BenchSettings, plan, runnable, skipped
 
 ROOT = Path(__file__).resolve().parent.parent
 SHORTEST_SCALING = ("--rounds", "1", "--duration", "0.5", "--receivers", "40")
@@ -31,7 +31,7 @@ def test_smallest_benchmark_prints_a_table_and_writes_json_for_every_variant(
     (it is in the dev extra)."""
     output = tmp_path / "bench.json"
     run = subprocess.run(
-        [sys.executable, "-m", "chatlib.bench", "--smallest", "--json", str(output)],
+        [sys.executable, "-m", "chatlib.course.bench", "--smallest", "--json", str(output)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -95,10 +95,10 @@ def test_a_variant_whose_package_is_missing_is_skipped_with_a_line(monkeypatch) 
 
 
 def test_a_benchmark_server_runs_as_a_script_without_a_warning() -> None:
-    """``python -m chatlib.bench.variants`` once printed a RuntimeWarning (the package had
+    """``python -m chatlib.course.bench.variants`` once printed a RuntimeWarning (the package had
     imported the module it was asked to run); with warnings as errors it must still run."""
     run = subprocess.run(
-        [sys.executable, "-W", "error", "-m", "chatlib.bench.variants", "--help"],
+        [sys.executable, "-W", "error", "-m", "chatlib.course.bench.variants", "--help"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -129,11 +129,11 @@ def test_a_profile_lists_the_busiest_functions_first_with_their_share(tmp_path: 
 @pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_scaling_benchmark_says_where_the_cpu_went_in_each_set_up() -> None:
-    """``python -m chatlib.bench.scaling``, shortest: a line per set-up with its figures,
+    """``python -m chatlib.course.bench.scaling``, shortest: a line per set-up with its figures,
     the load in processes of its own, and the two ratios."""
     require_redis()
     run = subprocess.run(
-        [sys.executable, "-m", "chatlib.bench.scaling", *SHORTEST_SCALING],
+        [sys.executable, "-m", "chatlib.course.bench.scaling", *SHORTEST_SCALING],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -23,9 +23,9 @@ import pytest
 from websockets.asyncio.server import serve
 
 from chatlib.chat_server import ChatServer
-from chatlib.checks import EXERCISES
-from chatlib.checks.files import solution_file
-from chatlib.harness import STARTUP_LIMIT, ScriptedServer
+from chatlib.course.checks import EXERCISES
+from chatlib.course.checks.files import solution_file
+from chatlib.course.harness import STARTUP_LIMIT, ScriptedServer
 
 # Pseudo-terminals exist on Linux and macOS only. On Windows this module still collects, and
 # the tests that need a real terminal skip, saying why (Windows consoles are simulated in
@@ -617,7 +617,7 @@ HELD_READ_NOTE = "(this keyboard read waits until the client has left)"
 LATE_READ_LAUNCHER = f"""
 import atexit, builtins, sys, threading
 import readline
-from chatlib.cli import main
+from chatlib.course.cli import main
 
 HELD_READ = int(sys.argv.pop(1))
 reads = 0

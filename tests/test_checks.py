@@ -21,15 +21,21 @@ from pathlib import Path
 import pytest
 
 from chatlib import DEFAULT_PORT
-from chatlib.checks import EXERCISES, Exercise, Requirement
-from chatlib.checks.catalogue import COURSE_FINISHED, Kind, next_exercise
-from chatlib.checks.core import CheckFailed, Outcome, Requirements, error_text, run_requirement
-from chatlib.checks.diagnosis import explain_traceback
-from chatlib.checks.files import learner_file, solution_file
-from chatlib.checks.participants import quoted
-from chatlib.checks.pipeline import Program, check
-from chatlib.checks.renderers import NotebookReport, outcome_text
-from chatlib.checks.results import CheckResult
+from chatlib.course.checks import EXERCISES, Exercise, Requirement
+from chatlib.course.checks.catalogue import COURSE_FINISHED, Kind, next_exercise
+from chatlib.course.checks.core import (
+    CheckFailed,
+    Outcome,
+    Requirements,
+    error_text,
+    run_requirement,
+)
+from chatlib.course.checks.diagnosis import explain_traceback
+from chatlib.course.checks.files import learner_file, solution_file
+from chatlib.course.checks.participants import quoted
+from chatlib.course.checks.pipeline import Program, check
+from chatlib.course.checks.renderers import NotebookReport, outcome_text
+from chatlib.course.checks.results import CheckResult
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECK_TIMEOUT = 120  # seconds for a whole `python -m chatlib check` run
@@ -49,7 +55,7 @@ def requirement_cases(include_extras: bool, only_with_reference: bool = False) -
 def starter_file(exercise: Exercise) -> Path:
     """The untouched starter: chatlib's original, never the learner's copy in exercises/,
     which the learner edits (tests/course_material.py says why)."""
-    return ROOT / "chatlib" / "starters" / exercise.file_name
+    return ROOT / "chatlib" / "course" / "starters" / exercise.file_name
 
 
 def course_with_starter(folder: Path, exercise: Exercise) -> Path:
@@ -86,7 +92,7 @@ def skip_when_not_checked(outcome: Outcome) -> None:
 @pytest.mark.parametrize("exercise", EXERCISES.values(), ids=lambda exercise: exercise.name)
 def test_every_exercise_has_requirements_a_starter_and_a_solution(exercise: Exercise) -> None:
     assert isinstance(exercise.requirements, Requirements) and exercise.requirements
-    assert files("chatlib").joinpath("starters", exercise.file_name).is_file()
+    assert files("chatlib.course").joinpath("starters", exercise.file_name).is_file()
     assert starter_file(exercise).is_file()
     assert solution_file(exercise).is_file()
     assert exercise.kind in (Kind.SERVER, Kind.CLIENT)
@@ -233,7 +239,7 @@ def test_exception_in_the_handler_is_shown_under_the_failed_requirement(tmp_path
 async def test_program_that_never_starts_is_reported_as_a_hang(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("chatlib.checks.servers.STARTUP_LIMIT", 1.0)
+    monkeypatch.setattr("chatlib.course.checks.servers.STARTUP_LIMIT", 1.0)
     path = broken_copy(
         tmp_path, "async def main(host, port):", "input()\n\n\nasync def main(h, p):"
     )

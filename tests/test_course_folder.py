@@ -4,7 +4,7 @@
   notebook's kernel in ``notebooks/``), not from where chatlib is installed: after a regular
   ``pip install .`` (Binder, a JupyterHub's shared environment) chatlib is in
   ``site-packages/``, far from any ``exercises/``. That case is set up here by pointing
-  :data:`chatlib.checks.files.PACKAGE_PARENT` elsewhere, as an installed package's would be.
+  :data:`chatlib.course.checks.files.PACKAGE_PARENT` elsewhere, as an installed package's would be.
 - A command a notebook prints runs as printed in a shell whose PATH does not hold the
   kernel's environment (a JupyterHub's terminal), from any folder.
 - The chat page link goes through the hub's proxy on a JupyterHub, and is the server's own
@@ -24,13 +24,18 @@ import pytest
 from hub_proxy import hub_proxy
 from websockets.asyncio.client import connect
 
-from chatlib import cli, notebook
 from chatlib.chat_server import ChatServer, serve_options
-from chatlib.checks import files
-from chatlib.checks.catalogue import EXERCISES
-from chatlib.checks.files import CourseFolderNotFound, course_folder, learner_file, solution_file
 from chatlib.commands import default_shell, in_folder, quoted
-from chatlib.notebook import chat_page_link, terminal_command
+from chatlib.course import cli, notebook
+from chatlib.course.checks import files
+from chatlib.course.checks.catalogue import EXERCISES
+from chatlib.course.checks.files import (
+    CourseFolderNotFound,
+    course_folder,
+    learner_file,
+    solution_file,
+)
+from chatlib.course.notebook import chat_page_link, terminal_command
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAT_SERVER = EXERCISES["chat_server"]

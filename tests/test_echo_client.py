@@ -10,7 +10,7 @@ import pytest
 from conftest import chatlib_command
 
 from chatlib.client_errors import explain_connection_failure
-from chatlib.harness import start_server_program
+from chatlib.course.harness import start_server_program
 
 REPLY_TIMEOUT = 10  # seconds for the whole client run: connect, two round trips, exit
 OPEN_TIMEOUT = 10  # seconds: websockets' default open_timeout, after which connect() gives up

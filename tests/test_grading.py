@@ -22,10 +22,10 @@ import yaml
 from mutants.programs import HANGING_SERVER
 from test_tooling import processes_running
 
-from chatlib.checks import EXERCISES
-from chatlib.checks.files import solution_file
-from chatlib.tooling.classroom import runner_id
-from chatlib.tooling.submissions import learner_from_prefix
+from chatlib.course.checks import EXERCISES
+from chatlib.course.checks.files import solution_file
+from chatlib.course.tooling.classroom import runner_id
+from chatlib.course.tooling.submissions import learner_from_prefix
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMAS = Path(__file__).resolve().parent / "schemas"
@@ -368,5 +368,5 @@ def test_the_gradescope_zip_has_its_scripts_at_the_root_and_executable(tmp_path:
             assert script in names
             assert archive.getinfo(script).external_attr >> 16 & 0o111
         assert "chatlib-src/pyproject.toml" in names
-        assert "chatlib-src/chatlib/cli.py" in names
+        assert "chatlib-src/chatlib/course/cli.py" in names
         assert not any("__pycache__" in name for name in names)

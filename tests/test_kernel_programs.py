@@ -31,7 +31,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 START_ECHO_SERVER = """
-from chatlib import notebook
+from chatlib.course import notebook
 server = await notebook.start_program("-m", "chatlib", "echo-server", server=True)
 print("URL", server.url)
 """

@@ -30,8 +30,8 @@ from browser import chromium, evidence_on_failure, require_chromium
 from lab_process import running_lab
 from websockets.asyncio.client import connect
 
-from chatlib.checks.renderers import ALL_MET
-from chatlib.tooling.lab import FIRST_LESSON, lab_environment, terminal_shell
+from chatlib.course.checks.renderers import ALL_MET
+from chatlib.course.tooling.lab import FIRST_LESSON, lab_environment, terminal_shell
 
 pytestmark = [
     pytest.mark.xdist_group("course-lab"),  # One JupyterLab for the module.
@@ -144,7 +144,7 @@ async def test_a_terminal_runs_the_courses_python_though_bashrc_puts_another_fir
 LESSON = "notebooks/02_uppercase.ipynb"
 EXERCISE = "exercises/uppercase_server.py"
 CHECK_CELL = 'await notebook.check("uppercase_server")'
-IMPORTS_CELL = "from chatlib import notebook"
+IMPORTS_CELL = "from chatlib.course import notebook"
 
 # The open widget whose document has this path (a notebook or a file), and its model's cells.
 WIDGET_SCRIPT = """

@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 from mutants.catalogue import MUTANTS, Mutant
 
-from chatlib.checks import EXERCISES, Exercise
-from chatlib.checks.core import Outcome, run_requirement
-from chatlib.checks.files import solution_file
-from chatlib.checks.pipeline import Program
+from chatlib.course.checks import EXERCISES, Exercise
+from chatlib.course.checks.core import Outcome, run_requirement
+from chatlib.course.checks.files import solution_file
+from chatlib.course.checks.pipeline import Program
 
 VARIANTS = sorted((Path(__file__).parent / "mutants" / "variants").glob("*.py"))
 AT_ONCE = 6  # Checks at the same time: most of a check is waiting (for an exit, for a line).

@@ -255,7 +255,7 @@ def test_every_chatlib_helper_is_named_before_a_cell_uses_it(path: Path) -> None
 
 def test_helper_check_catches_a_helper_used_before_it_is_named() -> None:
     """The check reports a helper used too early, and accepts it once the text names it."""
-    imports = nbformat.v4.new_code_cell("from chatlib import notebook")
+    imports = nbformat.v4.new_code_cell("from chatlib.course import notebook")
     early = nbformat.v4.new_code_cell("server = await notebook.start_server(echo)")
     notebook = nbformat.v4.new_notebook(cells=[imports, early])
     assert helpers_used_before_named(Path("example.ipynb"), notebook) == [

@@ -45,7 +45,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
 
-from chatlib.redis_process import REDIS_MISSING, redis_binary
+from chatlib.course.redis_process import REDIS_MISSING, redis_binary
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = sorted(ROOT.glob("notebooks/[0-9][0-9]_*.ipynb"))

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from chatlib.checks import EXERCISES, servers
-from chatlib.checks.core import Outcome, Requirement, run_requirement
-from chatlib.checks.files import solution_file
-from chatlib.checks.pipeline import Program
-from chatlib.checks.results import CheckResult
-from chatlib.harness.programs import RunningProgram
+from chatlib.course.checks import EXERCISES, servers
+from chatlib.course.checks.core import Outcome, Requirement, run_requirement
+from chatlib.course.checks.files import solution_file
+from chatlib.course.checks.pipeline import Program
+from chatlib.course.checks.results import CheckResult
+from chatlib.course.harness.programs import RunningProgram
 
 ROOT = Path(__file__).resolve().parent.parent
 # Standard modules that Windows' Python does not have.
@@ -69,9 +69,9 @@ SHELL_READ = [
     "binder/postBuild",
     "grading/gradescope/run_autograder",
     "grading/gradescope/setup.sh",
-    "chatlib/tooling/shell/bashrc",
-    "chatlib/tooling/shell/zsh/.zshrc",
-    "chatlib/tooling/shell/zsh/.zshenv",
+    "chatlib/course/tooling/shell/bashrc",
+    "chatlib/course/tooling/shell/zsh/.zshrc",
+    "chatlib/course/tooling/shell/zsh/.zshenv",
 ]
 
 

@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 
 from chatlib import DEFAULT_PORT
-from chatlib.checks import EXERCISES
-from chatlib.checks.pipeline import Program, check
-from chatlib.checks.results import CheckResult
+from chatlib.course.checks import EXERCISES
+from chatlib.course.checks.pipeline import Program, check
+from chatlib.course.checks.results import CheckResult
 
 CORPUS = Path(__file__).parent / "realworld"
 AT_ONCE = 3  # Checks at the same time: most of a check waits; more made timings flaky.

@@ -28,7 +28,7 @@ import pytest
 from hub import copy_course
 from test_notebooks import LESSONS, cell_text, describe, problems_in_outputs
 
-from chatlib.checks.renderers import ALL_MET
+from chatlib.course.checks.renderers import ALL_MET
 
 ROOT = Path(__file__).resolve().parent.parent
 INSTALL_TIMEOUT = 600  # seconds for pip to install the course and its dependencies

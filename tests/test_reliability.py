@@ -476,7 +476,7 @@ def test_library_errors_are_logged_in_one_line():
     # itself; an error with a traceback there must still become one line.
     program = (
         "import logging, sys\n"
-        "from chatlib import cli\n"
+        "from chatlib.course import cli\n"
         "def run(args):\n"
         "    try:\n"
         "        raise ValueError('boom')\n"

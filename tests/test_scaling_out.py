@@ -21,9 +21,9 @@ from redis_server import redis_server  # noqa: F401 (a fixture)
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import serve
 
-from chatlib.checks import EXERCISES
-from chatlib.checks.core import Requirement, run_requirement
-from chatlib.checks.servers import ServerUnderTest, running_server
+from chatlib.course.checks import EXERCISES
+from chatlib.course.checks.core import Requirement, run_requirement
+from chatlib.course.checks.servers import ServerUnderTest, running_server
 from chatlib.serving import free_port
 from chatlib.shared_room import CHANNEL, LINK_BACK, LINK_LOST, SharedChatServer, SharedRoom
 

@@ -34,7 +34,7 @@ from websockets.exceptions import ConnectionClosedError
 from websockets.frames import CloseCode
 
 from chatlib.chat_server import TOKEN_REFUSED, ChatServer, server_tls, token_matches
-from chatlib.harness import RunningProgram
+from chatlib.course.harness import RunningProgram
 
 ROOT = Path(__file__).resolve().parent.parent
 WAIT = 10.0  # seconds: a generous bound for what takes well under one on a quiet machine

@@ -152,7 +152,7 @@ def test_a_limit_that_makes_no_sense_is_refused_in_one_line(option, value):
 def test_the_one_process_chat_server_loads_no_redis_module() -> None:
     # The reference a learner compares with stands alone: Redis is the shared room's business.
     probe = (
-        "import sys, chatlib.chat_server, chatlib.cli;"
+        "import sys, chatlib.chat_server, chatlib.course.cli;"
         " print(sorted(m for m in sys.modules if m.split('.')[0] == 'redis'"
         " or m == 'chatlib.shared_room'))"
     )

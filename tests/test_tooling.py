@@ -20,15 +20,15 @@ import pytest
 from course_material import committed_bytes
 from mutants.programs import HANGING_SERVER
 
-from chatlib.checks import EXERCISES, Exercise
-from chatlib.checks.catalogue import next_exercise
-from chatlib.checks.core import Outcome
-from chatlib.checks.files import solution_file
-from chatlib.checks.pipeline import Program, check
-from chatlib.checks.renderers import TerminalReport, notebook_report
-from chatlib.harness.programs import KEPT_LINES, Output
-from chatlib.tooling.starters import starter_text
-from chatlib.tooling.watch import FileChanges
+from chatlib.course.checks import EXERCISES, Exercise
+from chatlib.course.checks.catalogue import next_exercise
+from chatlib.course.checks.core import Outcome
+from chatlib.course.checks.files import solution_file
+from chatlib.course.checks.pipeline import Program, check
+from chatlib.course.checks.renderers import TerminalReport, notebook_report
+from chatlib.course.harness.programs import KEPT_LINES, Output
+from chatlib.course.tooling.starters import starter_text
+from chatlib.course.tooling.watch import FileChanges
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMAND_TIMEOUT = 60  # seconds for one command that runs checks
@@ -103,7 +103,7 @@ def chat_server_that_echoes_to_the_sender() -> str:
 def test_packaged_starter_is_an_exact_copy_of_the_exercise(exercise: Exercise) -> None:
     # The learner edits exercises/; progress and reset compare with, and restore, this copy.
     # Both as committed: a learner's edits of exercises/ are theirs (tests/course_material.py).
-    packaged = committed_bytes(f"chatlib/starters/{exercise.file_name}")
+    packaged = committed_bytes(f"chatlib/course/starters/{exercise.file_name}")
     assert packaged == committed_bytes(f"exercises/{exercise.file_name}")
 
 
@@ -113,7 +113,7 @@ def test_reset_writes_the_learners_copy_of_a_missing_starter(tmp_path, exercise)
     result = chatlib("reset", exercise.name, "--folder", str(folder), "--yes")
     assert result.returncode == 0, result.stdout
     assert "the original starter is back" in result.stdout
-    original = ROOT / "chatlib" / "starters" / exercise.file_name
+    original = ROOT / "chatlib" / "course" / "starters" / exercise.file_name
     assert (folder / exercise.file_name).read_bytes() == original.read_bytes()
 
 
@@ -358,7 +358,7 @@ def test_reset_without_a_terminal_refuses_unless_told_yes(tmp_path: Path) -> Non
 
 
 def test_reset_asks_and_a_no_changes_nothing(tmp_path: Path) -> None:
-    from chatlib.tooling.reset import reset_exercise
+    from chatlib.course.tooling.reset import reset_exercise
 
     folder = exercises_folder(tmp_path, chat_server="# my attempt\n")
     asked = []

@@ -7,7 +7,7 @@ from conftest import receive
 from websockets.asyncio.client import connect
 
 from chatlib.chat_server import ChatLimits, ChatServer, serve_options
-from chatlib.widget import ChatWidget
+from chatlib.course.widget import ChatWidget
 
 
 @pytest.fixture
