@@ -643,17 +643,22 @@ def performance_claims(notebook: NotebookNode) -> list[str]:
     at_100 = {
         label: row for (label, clients), row in figures_by_row(figures).items() if clients == 100
     }
+    chat_figures = dict(zip(("sends", "segments"), at_100["chat"][2:], strict=True))
     for label, (_, _, sends, segments) in at_100.items():
         for name, value in (("sends", sends), ("segments", segments)):
             if value == "—":
                 continue
             if label == "chat" and float(value) >= 0.2:
                 problems.append(f"chat made {value} {name} per delivery at 100 clients")
-            # "About one", as the text says, with its warning that a busy machine changes the
-            # numbers, not the order: under load the kernel merges some writes (0.77 segments
-            # per delivery was seen in make test), still far above the chat's.
-            if label != "chat" and not 0.5 <= float(value) <= 1.5:
-                problems.append(f"{label} made {value} {name} per delivery, not about one")
+            # "Up to one, about one on a quiet machine", as the text says, "and chatlib's a small
+            # fraction of that". On a busy machine writes queue up and the kernel merges them
+            # (0.44 segments per delivery was seen in CI beside a CPU hog): the bound that holds
+            # there is the order, each other server above chatlib's own figure of the same run.
+            if label != "chat" and not float(chat_figures[name]) < float(value) <= 1.5:
+                problems.append(
+                    f"{label} made {value} {name} per delivery, chat {chat_figures[name]}:"
+                    " not up to one and above chatlib's"
+                )
     if any(row[2] == "—" for row in at_100.values()):
         if "Skipped the chart: perf could not count" not in figures:
             problems.append(f"perf counted nothing, yet the chart cell said:\n{figures}")
