@@ -22,6 +22,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
+from websockets.asyncio.connection import Connection
 from websockets.asyncio.server import Server, ServerConnection
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
@@ -115,12 +116,13 @@ def unsent_bytes(connection: ServerConnection) -> int:
     return connection.transport.get_write_buffer_size()
 
 
-def abort(connection: ServerConnection) -> None:
-    """Cut ``connection`` now: close its socket without a closing handshake.
+def abort(connection: Connection) -> None:
+    """Cut ``connection`` (a server's or a client's) now, without a closing handshake.
 
     For a peer that stopped reading, whose unsent bytes would hold a close frame back for
-    ever. Relies on ``connection.transport``: the public ``close()`` sends a close frame and
-    waits for it to leave, which is what such a peer never lets happen.
+    ever, and for a test or a check that plays a crash or a lost network. Relies on
+    ``connection.transport``: the public ``close()`` sends a close frame and waits for it to
+    leave, which is what such a peer never lets happen.
     """
     connection.transport.abort()
 
