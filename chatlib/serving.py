@@ -43,7 +43,9 @@ class LoggedConnection(HandshakeReportingConnection):
 
     websockets 17 drops such connections silently: a client that sends garbage instead of
     an HTTP request, or opens a TCP connection and never speaks, leaves no trace. A server
-    operator wants one line for each, and no traceback.
+    operator wants one line for each, and no traceback. The two hooks below are called by
+    :class:`~chatlib.websockets_internals.HandshakeReportingConnection`, which explains the
+    websockets internals it takes to notice.
     """
 
     def handshake_failed(self, failure: Exception) -> None:
