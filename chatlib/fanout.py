@@ -29,23 +29,21 @@ check its buffer pays for the walk twice.
 The guarantees, and what they rest on
 -------------------------------------
 This code sits below websockets' public ``send()``: it writes frames to the transport
-itself. That is safe because of facts about *this* server, each checked or written down here:
+itself, through the few functions of :mod:`chatlib.websockets_internals`. That is safe
+because of facts about *this* server, each checked or written down here:
 
-- **No compression.** The chat serves with ``compression=None``, so a frame's bytes do not
-  depend on the connection: there is no per-connection deflate state (RFC 7692) that the
-  frame must go through. A connection that did negotiate an extension (``protocol.extensions``
-  is not empty) is handed to the library instead, line by line (:meth:`FanOut.encode`).
-- **The server does not mask.** RFC 6455 has clients mask their frames with a fresh random
-  key; a server's frames are unmasked (``Frame.serialize(mask=False)``), so the same bytes are
-  valid on every connection.
-- **Only to an open connection, never after a close frame.** The checks run when the bytes
+- **The same bytes are right for everyone.** A server's frames are unmasked (RFC 6455 has
+  only clients mask theirs, with a fresh key each), and the chat serves with
+  ``compression=None``: no per-connection deflate state (RFC 7692) that a frame must go
+  through. A connection that did negotiate permessage-deflate still reads these frames
+  right: their RSV1 bit is clear, which marks a message sent uncompressed (RFC 7692,
+  section 1).
+- **Only to an open connection, never after a close frame.** The check runs when the bytes
   are written, not when the line was queued: a close frame may be sent in between (a client
-  closing, the server shutting down). ``protocol.state is OPEN`` means no close frame was sent
-  or received; ``close_sent`` is checked as well, and a transport already closing (aborted by
-  the room) is skipped.
-- **Never inside a fragmented message.** The chat never fragments; a connection in the
-  middle of sending one (``send_in_progress``) is skipped with a warning, as ``broadcast()``
-  does.
+  closing, the server shutting down). ``connection.state`` stays ``OPEN`` until websockets
+  produces a close frame; a transport already closing (cut by the room) is skipped too.
+- **Never inside a fragmented message.** Only websockets' ``send()`` fragments a message,
+  and the room never calls it: every line it sends goes through this fan-out.
 - **Whole frames only.** The library writes its own frames (pings, pongs, the close frame)
   to the same transport, each whole, at once. This fan-out writes whole frames too, so the
   two interleave only at frame boundaries, which the protocol allows: a ping may come
@@ -54,7 +52,7 @@ itself. That is safe because of facts about *this* server, each checked or writt
   are written in order, so every recipient gets them in order, ``tell()`` notices included.
 
 The price: the protocol object no longer sees the chat's frames (they are not in its debug
-log), and this code must be re-read when websockets changes ``Connection``'s internals.
+log), and :mod:`chatlib.websockets_internals` must be re-read when websockets changes.
 """
 
 import asyncio
@@ -62,32 +60,10 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 
 from websockets.asyncio.server import ServerConnection
-from websockets.frames import Frame, Opcode
-from websockets.protocol import State
+
+from chatlib.websockets_internals import text_frame, unsent_bytes, writable, write_frames
 
 log = logging.getLogger(__name__)
-
-
-def text_frame(line: str) -> bytes:
-    """``line`` as the bytes of one final, unmasked text frame: what a server sends."""
-    return Frame(Opcode.TEXT, line.encode()).serialize(mask=False)
-
-
-def text_payload(frame: bytes) -> bytes:
-    """The payload of a frame made by :func:`text_frame`: what follows its 2, 4 or 10-byte
-    header (RFC 6455, section 5.2: the length byte says which)."""
-    length = frame[1] & 0x7F
-    return frame[2 + {126: 2, 127: 8}.get(length, 0) :]
-
-
-def writable(connection: ServerConnection) -> bool:
-    """True when a chat frame may be written to ``connection`` now (see the module docstring)."""
-    protocol = connection.protocol
-    return (
-        protocol.state is State.OPEN
-        and protocol.close_sent is None
-        and not connection.transport.is_closing()
-    )
 
 
 def frames_by_connection(
@@ -109,9 +85,7 @@ class FanOut:
     """Writes chat lines to many connections: each framed once, one write per pass of the loop.
 
     ``on_overflow(connection)`` is called for a connection holding more than ``max_buffer``
-    unsent bytes after a write; it must cut the connection (the room aborts it). Every
-    connection is assumed to be served without compression; one that is not is still served
-    correctly, through the library, only without the saving.
+    unsent bytes after a write; it must cut the connection (the room aborts it).
     """
 
     def __init__(self, max_buffer: int, on_overflow: Callable[[ServerConnection], None]) -> None:
@@ -164,31 +138,10 @@ class FanOut:
         """Write ``frames`` to ``connection`` in one write, if it may still receive them."""
         if not writable(connection):
             return  # Closing or closed: its handler announces the departure.
-        if connection.send_in_progress is not None:
-            log.warning(
-                "Skipped %d line(s): that client is sending a fragmented message.", len(frames)
-            )
-            return
-        transport = connection.transport
         try:
-            if connection.protocol.extensions:
-                transport.write(self.encode(connection, frames))
-            else:
-                transport.write(frames[0] if len(frames) == 1 else b"".join(frames))
+            write_frames(connection, frames[0] if len(frames) == 1 else b"".join(frames))
         except Exception as error:  # Like broadcast(): one failed write spares the others.
             log.warning("Could not write to a client (%s: %s).", type(error).__name__, error)
             return
-        if transport.get_write_buffer_size() > self.max_buffer:
+        if unsent_bytes(connection) > self.max_buffer:
             self.on_overflow(connection)
-
-    @staticmethod
-    def encode(connection: ServerConnection, frames: Sequence[bytes]) -> bytes:
-        """The frames for a connection with an extension (compression), made by the library.
-
-        Its extensions keep state from one frame to the next, so each line goes through the
-        connection's own protocol object, in order; only the write is still one.
-        """
-        protocol = connection.protocol
-        for frame in frames:
-            protocol.send_text(text_payload(frame))
-        return b"".join(protocol.data_to_send())

@@ -23,6 +23,8 @@ from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 
+from chatlib.websockets_internals import HandshakeReportingConnection, abort, connections_still_open
+
 Handler = Callable[[ServerConnection], Awaitable[None]]
 
 # Where the servers a notebook or a checker starts listen: one address, so that port 0 gives
@@ -36,24 +38,22 @@ CLOSE_TIMEOUT = 2
 log = logging.getLogger(__name__)
 
 
-class LoggedConnection(ServerConnection):
+class LoggedConnection(HandshakeReportingConnection):
     """A server connection that logs, in one line, why an opening handshake failed.
 
     websockets 17 drops such connections silently: a client that sends garbage instead of
     an HTTP request, or opens a TCP connection and never speaks, leaves no trace. A server
-    operator wants one line for each, and no traceback.
+    operator wants one line for each, and no traceback. The two hooks below are called by
+    :class:`~chatlib.websockets_internals.HandshakeReportingConnection`, which explains the
+    websockets internals it takes to notice.
     """
 
-    async def handshake(self, *args: Any, **kwargs: Any) -> None:
-        try:
-            await super().handshake(*args, **kwargs)
-        except asyncio.CancelledError:
-            log.info("%s never completed the opening handshake; dropped.", self.peer())
-            raise
-        failure = self.protocol.handshake_exc
-        if failure is not None:
-            cause = f" ({failure.__cause__})" if failure.__cause__ else ""
-            log.info("%s failed the opening handshake: %s%s.", self.peer(), failure, cause)
+    def handshake_failed(self, failure: Exception) -> None:
+        cause = f" ({failure.__cause__})" if failure.__cause__ else ""
+        log.info("%s failed the opening handshake: %s%s.", self.peer(), failure, cause)
+
+    def handshake_abandoned(self) -> None:
+        log.info("%s never completed the opening handshake; dropped.", self.peer())
 
     def peer(self) -> str:
         """The client's address as host:port, for the log."""
@@ -158,15 +158,14 @@ async def close_within(server: Server, deadline: float) -> None:
         async with asyncio.timeout(deadline):
             await server.wait_closed()
     except TimeoutError:
-        # all_connections holds every connection whose handler is still running.
-        unanswered = list(server.all_connections)
+        unanswered = connections_still_open(server)
         plural = "s" if len(unanswered) != 1 else ""
         print(
             f"Cut {len(unanswered)} connection{plural} that did not answer within {deadline:g} s.",
             flush=True,
         )
         for connection in unanswered:
-            connection.transport.abort()
+            abort(connection)
         async with asyncio.timeout(1):
             await server.wait_closed()
 

@@ -13,7 +13,7 @@ import socket
 import struct
 
 import pytest
-from chat_harness import RawClient, join
+from chat_harness import RawClient, join, relays_still
 from websockets.asyncio.server import ServerConnection
 from websockets.frames import Opcode
 
@@ -134,3 +134,25 @@ async def test_no_line_follows_a_close_frame_sent_after_it_was_queued(room_serve
         assert await raw.reader.read() == b"", "the server wrote after its close frame"
     raw.close()
     await asyncio.wait_for(closing, 5)
+
+
+async def test_a_member_that_negotiated_compression_reads_every_line(serve_locally):
+    """The fan-out writes uncompressed frames, which RFC 7692 allows on a deflate connection.
+
+    The chat serves without compression; a server started with it (the benchmark's
+    ``--compression deflate``) must still deliver every line, in order, intact.
+    """
+    room = ChatRoom()
+    options = {**serve_options(room.limits), "compression": "deflate"}
+    server = await serve_locally(ChatServer(room).handler, **options)
+    alice = await join(server.url, "Alice")
+    bob = await join(server.url, "Bob", [alice])
+    extensions = bob.websocket.response.headers.get("Sec-WebSocket-Extensions", "")
+    assert extensions.startswith("permessage-deflate"), extensions
+
+    lines = [burst_line(0, index) for index in range(BURST)]
+    for line in lines:  # One pass of the loop: all written together, in one write.
+        room.write([member.websocket for member in room.members.values()], line)
+    for member in (alice, bob):
+        assert [await member.next_line() for _ in lines] == lines, member.name
+    await relays_still(alice, bob, text="ça passe")
