@@ -20,8 +20,8 @@ certificate (``--certfile``), the server speaks TLS: clients join at ``wss://``,
 the way can read the token or the chat.
 
 The room here lives in one process and knows nothing else. :mod:`chatlib.shared_room` extends
-it from outside, to share one room between several processes through Redis; the command line
-chooses which room to build (``chat-server --redis URL``).
+it through its hooks (see :class:`ChatRoom`), to share one room between several processes
+through Redis; the command line chooses which room to build (``chat-server --redis URL``).
 """
 
 import asyncio
@@ -410,8 +410,11 @@ class ChatRoom:
 
 # --- Why a connection ended -------------------------------------------------------------------
 
-# The reason of the close frame websockets sends when a keepalive ping got no answer in time.
-KEEPALIVE_TIMEOUT = "keepalive ping timeout"
+# The close frame (code, reason) that websockets sends when a keepalive ping goes unanswered.
+# websockets 17 has no flag or exception class for it; this is the shape its FAQ quotes ("sent
+# 1011 (internal error) keepalive ping timeout; no close frame received"). The code alone would
+# not do: 1011 also ends a connection whose handler crashed.
+KEEPALIVE_TIMEOUT = (CloseCode.INTERNAL_ERROR, "keepalive ping timeout")
 
 
 def how_it_closed(closed: ConnectionClosed) -> str:
@@ -422,7 +425,7 @@ def how_it_closed(closed: ConnectionClosed) -> str:
     dropped. ``closed.rcvd_then_sent`` says which came first.
     """
     sent, rcvd = closed.sent, closed.rcvd
-    if keepalive_timed_out(closed):
+    if sent is not None and (sent.code, sent.reason) == KEEPALIVE_TIMEOUT:
         return "timed out: no answer to ping"
     goodbyes = (CloseCode.NORMAL_CLOSURE, CloseCode.GOING_AWAY)
     shutting_down = sent is not None and sent.code == CloseCode.GOING_AWAY
@@ -435,23 +438,6 @@ def how_it_closed(closed: ConnectionClosed) -> str:
     if rcvd is None:
         return "connection reset"
     return f"closed with {rcvd}"
-
-
-def keepalive_timed_out(closed: ConnectionClosed) -> bool:
-    """True when websockets closed the connection because a ping got no answer in time.
-
-    websockets 17 has no flag or exception class for it. Its keepalive closes with code 1011
-    and the reason "keepalive ping timeout": the shape its FAQ documents ("sent 1011
-    (internal error) keepalive ping timeout; no close frame received"), the most public
-    signal there is. The code alone would not do: 1011 also ends a connection whose handler
-    crashed.
-    """
-    sent = closed.sent
-    return (
-        sent is not None
-        and sent.code == CloseCode.INTERNAL_ERROR
-        and sent.reason == KEEPALIVE_TIMEOUT
-    )
 
 
 # --- Who may join -----------------------------------------------------------------------------
