@@ -541,12 +541,11 @@ class ChatServer:
         return False
 
     async def receive_name(self, websocket: ServerConnection) -> str | None:
-        """Wait for a name the room admits, explaining each refusal; ``None`` if the client
-        leaves. The caller joins it to the room at once (see :meth:`ChatRoom.admit_name`)."""
+        """Wait for a name the room admits, explaining each refusal; ``None`` if it leaves."""
         async for name in self.proposed_names(websocket):
             problem = await self.room.admit_name(name)
             if problem is None:
-                return name
+                return name  # The handler joins it at once (see ChatRoom.admit_name).
             self.room.tell(websocket, problem)
         return None
 

@@ -374,10 +374,8 @@ class SharedRoom(ChatRoom):
             return super().join(name, websocket, here)
         # Who arrived before this newcomer, while Redis answered, and is still here, is named
         # in the welcome; what else the room heard meanwhile follows the welcome.
-        still_here = set(self.names())
-        earlier = [
-            heard for heard in newcomer.missed if newcomer.arrived_earlier(heard, still_here)
-        ]
+        present = set(self.names())
+        earlier = [heard for heard in newcomer.missed if newcomer.arrived_earlier(heard, present)]
         welcomed_with = [*newcomer.names_seen, *(heard.arrival for heard in earlier)]
         member = super().join(name, websocket, welcomed_with)
         # The newcomers still waiting hear of this one too (its neighbours here were told by
@@ -402,7 +400,8 @@ class SharedRoom(ChatRoom):
     async def receive(self, member: Member, message: str | bytes) -> None:
         """Handle a member's message once every name claimed before it has settled.
 
-        So a newcomer whose name is on its way to Redis hears it (see :meth:`claims_answered`).
+        That way a newcomer whose name is on its way to Redis hears it too (see
+        :meth:`claims_answered`).
         """
         await self.claims_answered()
         await super().receive(member, message)
