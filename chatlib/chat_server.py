@@ -20,11 +20,12 @@ certificate (``--certfile``), the server speaks TLS: clients join at ``wss://``,
 the way can read the token or the chat.
 
 The room here lives in one process and knows nothing else. :mod:`chatlib.shared_room` extends
-it from outside, to share one room between several processes through Redis; the command line
-chooses which room to build (``chat-server --redis URL``).
+it through its hooks (see :class:`ChatRoom`), to share one room between several processes
+through Redis; the command line chooses which room to build (``chat-server --redis URL``).
 """
 
 import asyncio
+import enum
 import hmac
 import logging
 import re
@@ -37,12 +38,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection
-from websockets.exceptions import ConnectionClosed, ConnectionClosedError
+from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
 
 from chatlib.fanout import FanOut
 from chatlib.serving import serve_until_stopped
 from chatlib.web import OriginPolicy, chat_page
+from chatlib.websockets_internals import abort
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +56,8 @@ NAME_PATTERN = re.compile(r"[\w-]+")
 BINARY_NOTICE = "This chat carries text only: binary messages are not relayed."
 EMPTY_NOTICE = "Empty messages are not sent: type some text first."
 FLOOD_NOTICE = "You are sending too fast: your messages are dropped for a moment."
-UNENCODABLE_NOTICE = "That text holds a lone surrogate (not a character): it was not sent."
+LONE_SURROGATE = "That text holds a lone surrogate (not a character)"
+UNENCODABLE_NOTICE = f"{LONE_SURROGATE}: it was not sent."
 
 
 # --- The limits that protect the room ---------------------------------------------------------
@@ -85,6 +88,15 @@ class ChatLimits:
     ping_timeout: float = option(20.0, "seconds to answer a ping before counting as gone")
 
 
+class FloodVerdict(enum.Enum):
+    """What the flood guard decides about one incoming message."""
+
+    ACCEPT = "accept"  # Within the limit: the message rules judge it next.
+    WARN = "warn"  # The first one over the limit: dropped, and the sender is told why.
+    DROP = "drop"  # Over the limit again, in a burst already warned about: dropped silently.
+    DISCONNECT = "disconnect"  # The strike that reaches the limit: the sender is cut.
+
+
 class FloodGuard:
     """Counts one member's messages and says which ones the room should drop.
 
@@ -93,8 +105,6 @@ class FloodGuard:
     reaches ``strikes`` means the sender is disconnected.
     """
 
-    ACCEPT, DROP, WARN, DISCONNECT = "accept", "drop", "warn", "disconnect"
-
     def __init__(self, limit: int, window: float, strikes: int, clock=time.monotonic) -> None:
         self.limit, self.window, self.strikes_allowed = limit, window, strikes
         self.clock = clock
@@ -102,7 +112,7 @@ class FloodGuard:
         self.strikes = 0
         self.in_burst = False
 
-    def verdict(self) -> str:
+    def verdict(self) -> FloodVerdict:
         """Record one incoming message and decide what becomes of it."""
         now = self.clock()
         while self.recent and self.recent[0] <= now - self.window:
@@ -110,12 +120,14 @@ class FloodGuard:
         if len(self.recent) < self.limit:
             self.recent.append(now)
             self.in_burst = False
-            return self.ACCEPT
+            return FloodVerdict.ACCEPT
         if self.in_burst:
-            return self.DROP
+            return FloodVerdict.DROP
         self.in_burst = True
         self.strikes += 1
-        return self.DISCONNECT if self.strikes >= self.strikes_allowed else self.WARN
+        if self.strikes >= self.strikes_allowed:
+            return FloodVerdict.DISCONNECT
+        return FloodVerdict.WARN
 
 
 # --- The lines the server writes --------------------------------------------------------------
@@ -161,7 +173,7 @@ def name_problem(name: str, names_in_use: Iterable[str]) -> str | None:
     if not name:
         return "Please type a name to join: one word of letters, digits, _ or -."
     if not encodable(name):
-        return UNENCODABLE_NOTICE.replace("it was not sent", "choose another name")
+        return f"{LONE_SURROGATE}: choose another name."
     if len(name) > MAX_NAME_LENGTH:
         return f"That name is too long: at most {MAX_NAME_LENGTH} characters, please."
     if not NAME_PATTERN.fullmatch(name):
@@ -169,7 +181,30 @@ def name_problem(name: str, names_in_use: Iterable[str]) -> str | None:
     if same_name(name, SERVER_NAME):
         return f'"{name}" is reserved for the server. Please choose another name.'
     if any(same_name(name, other) for other in names_in_use):
-        return f'"{name}" is already taken here. Please choose another name.'
+        return name_taken_notice(name)
+    return None
+
+
+def name_taken_notice(name: str) -> str:
+    """What a client reads when someone in the room already has ``name``."""
+    return f'"{name}" is already taken here. Please choose another name.'
+
+
+def message_problem(message: str | bytes, max_line: int) -> str | None:
+    """Return why ``message`` cannot be relayed, or ``None`` when it can.
+
+    A message is text (a binary frame is not), holds only characters UTF-8 can encode, has at
+    most ``max_line`` characters, and shows something once control characters and blank
+    lines are gone (see :func:`message_lines`).
+    """
+    if isinstance(message, bytes):
+        return BINARY_NOTICE
+    if not encodable(message):
+        return UNENCODABLE_NOTICE
+    if len(message) > max_line:
+        return too_long_notice(message, max_line)
+    if not message_lines(message):
+        return EMPTY_NOTICE
     return None
 
 
@@ -243,7 +278,14 @@ class Member:
 
 
 class ChatRoom:
-    """The named members of the chat, and what happens when they join, talk and leave."""
+    """The named members of the chat, and what happens when they join, talk and leave.
+
+    The connection handler (:class:`ChatServer`) drives a client through four steps, each a
+    method here: :meth:`admit_name`, :meth:`join`, :meth:`receive` for each message, and
+    :meth:`leave`. They are the room's hooks: a room of another kind extends them, calling
+    them through ``super()``, and relies on nothing they do inside
+    (:class:`chatlib.shared_room.SharedRoom` shares one room between processes that way).
+    """
 
     def __init__(self, limits: ChatLimits | None = None) -> None:
         self.limits = limits if limits is not None else ChatLimits()
@@ -259,14 +301,24 @@ class ChatRoom:
         """The members' names, in the order they joined."""
         return list(self.members)
 
-    def name_problem(self, name: str) -> str | None:
-        """Return why ``name`` cannot be used in this room now, or ``None`` when it can."""
+    async def admit_name(self, name: str) -> str | None:
+        """Return why a client may not join as ``name``, or ``None`` when it may.
+
+        The handler awaits this, then calls :meth:`join` at once. This room answers without
+        waiting, so no other client can take the name in between; a room that must ask
+        someone else first (a shared room asks Redis) may wait.
+        """
         return name_problem(name, self.names())
 
-    def join(self, name: str, websocket: ServerConnection) -> Member:
-        """Add a member, welcome it, and tell everyone else it arrived."""
+    def join(self, name: str, websocket: ServerConnection, here: list[str] | None = None) -> Member:
+        """Add a member, welcome it, and tell everyone else it arrived.
+
+        The welcome names ``here``: by default everyone in the room now. A room whose
+        :meth:`admit_name` waited passes who was here when the name arrived.
+        """
+        if here is None:
+            here = self.names()
         others = list(self.members.values())
-        here = self.names()  # Whom the welcome names: everyone in the room, before this one.
         limits = self.limits
         member = Member(
             name,
@@ -279,25 +331,25 @@ class ChatRoom:
         self.deliver(others, arrival_line(name))
         return member
 
-    def receive(self, member: Member, message: str | bytes) -> None:
-        """Handle one message from a member: relay it, or tell the sender why not."""
+    async def receive(self, member: Member, message: str | bytes) -> None:
+        """Handle one message from a member: relay it, or tell the sender why not.
+
+        The flood guard judges first (too many messages too fast?), then the rules
+        (:func:`message_problem`). This room never waits here; a room that must (a shared
+        room, while a newcomer's name is on its way) may.
+        """
         verdict = member.flood_guard.verdict()
-        if verdict == FloodGuard.DISCONNECT:
+        if verdict is FloodVerdict.DISCONNECT:
             self.evict(member.websocket, "flooding")
-        elif verdict == FloodGuard.WARN:
+        elif verdict is FloodVerdict.WARN:
             self.tell(member.websocket, FLOOD_NOTICE)
-        elif verdict == FloodGuard.DROP:
-            pass
-        elif isinstance(message, bytes):
-            self.tell(member.websocket, BINARY_NOTICE)
-        elif not encodable(message):
-            self.tell(member.websocket, UNENCODABLE_NOTICE)
-        elif len(message) > self.limits.max_line:
-            self.tell(member.websocket, too_long_notice(message, self.limits.max_line))
-        elif not message_lines(message):
-            self.tell(member.websocket, EMPTY_NOTICE)
-        else:
-            self.relay(member, message)
+        elif verdict is FloodVerdict.ACCEPT:
+            problem = message_problem(message, self.limits.max_line)
+            if problem is None:
+                self.relay(member, message)
+            else:
+                self.tell(member.websocket, problem)
+        # FloodVerdict.DROP: dropped without a word; the sender was warned at the first one.
 
     def relay(self, sender: Member, text: str) -> None:
         """Send a member's message to every *other* member, one line at a time."""
@@ -346,31 +398,47 @@ class ChatRoom:
         """
         self.eviction_reasons.setdefault(websocket, reason)
         self.fanout.send_queued_now(websocket)
-        websocket.transport.abort()
+        abort(websocket)
 
-    def departure_reason(self, websocket: ServerConnection) -> str:
+    def departure_reason(self, websocket: ServerConnection, closed: ConnectionClosed) -> str:
         """Say in a few words why a connection ended, for the log.
 
-        The close frames each side sent (``close_sent``, ``close_rcvd``; ``None`` when the
-        connection dropped without one) tell most of the story.
+        The room's own reason comes first when it cut the connection; else the exception
+        that ``recv()`` raised tells (see :func:`how_it_closed`).
         """
-        evicted = self.eviction_reasons.pop(websocket, None)
-        if evicted:
-            return evicted
-        sent, rcvd = websocket.protocol.close_sent, websocket.protocol.close_rcvd
-        if sent is not None and "keepalive" in sent.reason:
-            return "timed out: no answer to ping"
-        goodbyes = (CloseCode.NORMAL_CLOSURE, CloseCode.GOING_AWAY)
-        shutting_down = sent is not None and sent.code == CloseCode.GOING_AWAY
-        if shutting_down and not websocket.protocol.close_rcvd_then_sent:
-            return "server shutting down"
-        if rcvd is not None and rcvd.code in goodbyes:
-            return "closed"
-        if sent is not None and sent.code not in goodbyes:
-            return f"closed by the server: {sent}"
-        if rcvd is None:
-            return "connection reset"
-        return f"closed with {rcvd}"
+        return self.eviction_reasons.pop(websocket, None) or how_it_closed(closed)
+
+
+# --- Why a connection ended -------------------------------------------------------------------
+
+# The close frame (code, reason) that websockets sends when a keepalive ping goes unanswered.
+# websockets 17 has no flag or exception class for it; this is the shape its FAQ quotes ("sent
+# 1011 (internal error) keepalive ping timeout; no close frame received"). The code alone would
+# not do: 1011 also ends a connection whose handler crashed.
+KEEPALIVE_TIMEOUT = (CloseCode.INTERNAL_ERROR, "keepalive ping timeout")
+
+
+def how_it_closed(closed: ConnectionClosed) -> str:
+    """Say in a few words how a connection closed, from the close frames of its closing.
+
+    ``closed.sent`` and ``closed.rcvd`` are the close frames (code and reason) the server sent
+    and received, ``None`` for one that never came: both are ``None`` when the network
+    dropped. ``closed.rcvd_then_sent`` says which came first.
+    """
+    sent, rcvd = closed.sent, closed.rcvd
+    if sent is not None and (sent.code, sent.reason) == KEEPALIVE_TIMEOUT:
+        return "timed out: no answer to ping"
+    goodbyes = (CloseCode.NORMAL_CLOSURE, CloseCode.GOING_AWAY)
+    shutting_down = sent is not None and sent.code == CloseCode.GOING_AWAY
+    if shutting_down and not closed.rcvd_then_sent:
+        return "server shutting down"
+    if rcvd is not None and rcvd.code in goodbyes:
+        return "closed"
+    if sent is not None and sent.code not in goodbyes:
+        return f"closed by the server: {sent}"
+    if rcvd is None:
+        return "connection reset"
+    return f"closed with {rcvd}"
 
 
 # --- Who may join -----------------------------------------------------------------------------
@@ -411,25 +479,32 @@ class ChatServer:
 
         websockets runs this coroutine once per connection. The ``finally`` clause announces
         the departure however the connection ends: a clean close, a dropped network, the
-        room cutting a client that is too slow, or the server shutting down. An abrupt
-        disconnect raises ``ConnectionClosedError``; it is an ordinary way to leave a chat,
-        not an error to log with a traceback.
+        room cutting a client that is too slow, or the server shutting down.
         """
         name = await self.receive_name_in_time(websocket)
         if name is None:
             return  # Left (or was closed) before choosing a name: nobody knew it was here.
         member = self.room.join(name, websocket)
+        reason = "its handler stopped"  # Cancelled, or a bug: it leaves the room all the same.
         try:
-            await self.relay_messages(member)
-        except ConnectionClosedError:
-            pass  # Dropped, reset, or cut by the room: departure_reason() tells which.
+            reason = await self.relay_messages(member)
         finally:
-            self.room.leave(member, self.room.departure_reason(websocket))
+            self.room.leave(member, reason)
 
-    async def relay_messages(self, member: Member) -> None:
-        """Hand each message of a member to the room, until its connection closes."""
-        async for message in member.websocket:
-            self.room.receive(member, message)
+    async def relay_messages(self, member: Member) -> str:
+        """Hand each message of a member to the room until its connection closes; say why.
+
+        ``recv()`` raises ``ConnectionClosed`` however the connection ends, and the exception
+        tells how: which close frames each side sent. (``async for message in websocket``
+        would end quietly after a clean close and keep that to itself.) An abrupt disconnect
+        is an ordinary way to leave a chat, not an error to log with a traceback.
+        """
+        while True:
+            try:
+                message = await member.websocket.recv()
+            except ConnectionClosed as closed:
+                return self.room.departure_reason(member.websocket, closed)
+            await self.room.receive(member, message)
 
     async def receive_name_in_time(self, websocket: ServerConnection) -> str | None:
         """Wait for a valid name, at most ``name_timeout`` seconds; ``None`` if none came.
@@ -445,9 +520,9 @@ class ChatServer:
         except TimeoutError:
             log.info("A client sent no valid name within %g s; closing it.", timeout)
             await websocket.close(CloseCode.POLICY_VIOLATION, "no name chosen in time")
-        except ConnectionClosed:
+        except ConnectionClosed as closed:
             # Invalid UTF-8, a frame too big, a reset: nobody was told it came, but the log is.
-            reason = self.room.departure_reason(websocket)
+            reason = self.room.departure_reason(websocket, closed)
             log.info("A client left before choosing a name (%s).", reason)
         return None
 
@@ -467,13 +542,11 @@ class ChatServer:
         return False
 
     async def receive_name(self, websocket: ServerConnection) -> str | None:
-        """Wait for a valid name, explaining each refusal; ``None`` if the client leaves."""
+        """Wait for a name the room admits, explaining each refusal; ``None`` if it leaves."""
         async for name in self.proposed_names(websocket):
-            problem = self.room.name_problem(name)
+            problem = await self.room.admit_name(name)
             if problem is None:
-                # Nothing waits between this check and ``join()``: no other client can take
-                # the same name in between.
-                return name
+                return name  # The handler joins it at once (see ChatRoom.admit_name).
             self.room.tell(websocket, problem)
         return None
 

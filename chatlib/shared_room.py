@@ -86,6 +86,7 @@ from chatlib.chat_server import (
     message_lines,
     name_identity,
     name_problem,
+    name_taken_notice,
     run,
     server_line,
 )
@@ -198,6 +199,10 @@ class OtherProcess:
 class SharedRoom(ChatRoom):
     """A :class:`ChatRoom` whose members may be connected to any of several processes.
 
+    It extends the room's hooks (:meth:`admit_name` reserves the name in Redis, :meth:`join`,
+    :meth:`receive` and :meth:`leave` also tell the other processes), so the one-process
+    :class:`~chatlib.chat_server.ChatServer` serves it unchanged.
+
     Call :meth:`open` before serving (it raises :class:`RedisUnavailable` with one clear line
     when Redis cannot be reached) and :meth:`close` after.
     """
@@ -222,9 +227,8 @@ class SharedRoom(ChatRoom):
         self.latest_claim: asyncio.Future | None = None
         # Names being claimed here: whom each newcomer's welcome names, what it missed.
         self.newcomers: dict[str, Newcomer] = {}
-        # Each newcomer's own arrival, until the channel brings it back (see claim_name).
+        # Each newcomer's own arrival, until the channel brings it back (see admit_name).
         self.echoes: dict[str, asyncio.Future] = {}
-        self.welcome_names: list[str] | None = None
         self.tasks: list[asyncio.Task] = []
         self.client: redis.Redis | None = None
 
@@ -288,17 +292,14 @@ class SharedRoom(ChatRoom):
 
     def names(self) -> list[str]:
         """Every member's name: this process's first, then those on the others."""
-        if self.welcome_names is not None:
-            return self.welcome_names  # Only while join() writes a newcomer's welcome.
         remote = (name for other in self.elsewhere.values() for name in other.names)
         return [*self.members, *remote]
 
-    async def claim_name(self, name: str) -> str | None:
+    async def admit_name(self, name: str) -> str | None:
         """Check the room's rules, then reserve ``name`` in Redis for this process.
 
-        :class:`SharedChatServer` calls this where a one-process server calls
-        :meth:`~chatlib.chat_server.ChatRoom.name_problem`, and awaits it: Redis answers
-        in a round trip.
+        The handler awaits this as it does in a single process: here the wait is Redis's
+        round trip.
 
         Returns why the name cannot be used, or ``None`` when it is reserved. The newcomer
         counts as here from the moment its name arrived, as in a single process: its welcome
@@ -329,8 +330,8 @@ class SharedRoom(ChatRoom):
             raise
         finally:
             self.echoes.pop(name, None)
-            # Whoever waits in claims_answered() resumes after the newcomer has joined:
-            # SharedChatServer calls join() right after this returns, without waiting.
+            # Whoever waits in claims_answered() resumes after the newcomer has joined: the
+            # handler calls join() right after this returns, without waiting.
             settled.set_result(None)
 
     @staticmethod
@@ -360,26 +361,23 @@ class SharedRoom(ChatRoom):
         except (RedisError, OSError):
             return TRY_AGAIN
         if not reserved:
-            return name_problem(name, [name])  # Taken on another process, a moment ago.
+            return name_taken_notice(name)  # Taken on another process, a moment ago.
         return None
 
-    def join(self, name: str, websocket: ServerConnection) -> Member:
+    def join(self, name: str, websocket: ServerConnection, here: list[str] | None = None) -> Member:
         """Join, welcomed with who was here when the name arrived, then hear what was missed.
 
-        The arrival itself was published by the reservation script (see claim_name).
+        The arrival itself was published by the reservation script (see admit_name).
         """
         newcomer = self.newcomers.pop(name, None)
         if newcomer is None:
-            return super().join(name, websocket)
+            return super().join(name, websocket, here)
         # Who arrived before this newcomer, while Redis answered, and is still here, is named
         # in the welcome; what else the room heard meanwhile follows the welcome.
-        here = set(self.names())
-        earlier = [heard for heard in newcomer.missed if newcomer.arrived_earlier(heard, here)]
-        self.welcome_names = [*newcomer.names_seen, *(heard.arrival for heard in earlier)]
-        try:
-            member = super().join(name, websocket)
-        finally:
-            self.welcome_names = None
+        present = set(self.names())
+        earlier = [heard for heard in newcomer.missed if newcomer.arrived_earlier(heard, present)]
+        welcomed_with = [*newcomer.names_seen, *(heard.arrival for heard in earlier)]
+        member = super().join(name, websocket, welcomed_with)
         # The newcomers still waiting hear of this one too (its neighbours here were told by
         # super().join(); the other servers hear the arrival from Redis).
         self.tell_newcomers(Heard(arrival_line(name), name, newcomer.arrived_at))
@@ -398,6 +396,15 @@ class SharedRoom(ChatRoom):
         """Keep ``heard`` for every newcomer whose name is being claimed (see :meth:`join`)."""
         for newcomer in self.newcomers.values():
             newcomer.missed.append(heard)
+
+    async def receive(self, member: Member, message: str | bytes) -> None:
+        """Handle a member's message once every name claimed before it has settled.
+
+        That way a newcomer whose name is on its way to Redis hears it too (see
+        :meth:`claims_answered`).
+        """
+        await self.claims_answered()
+        await super().receive(member, message)
 
     def relay(self, sender: Member, text: str) -> None:
         """Relay to this process's members at once, then publish for the other processes."""
@@ -695,34 +702,7 @@ def describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}"
 
 
-# --- The connection handler, and running a server that shares its room ------------------------
-
-
-class SharedChatServer(ChatServer):
-    """A :class:`~chatlib.chat_server.ChatServer` whose room is shared through Redis.
-
-    It differs in two steps only, both because Redis answers in a round trip: a name is
-    reserved in Redis before the client joins, and a member's messages wait while a
-    newcomer's name is on its way, so that the newcomer hears them
-    (see :meth:`SharedRoom.claims_answered`).
-    """
-
-    room: SharedRoom
-
-    async def receive_name(self, websocket: ServerConnection) -> str | None:
-        """Wait for a name that Redis reserved for this client; ``None`` if it leaves."""
-        async for name in self.proposed_names(websocket):
-            problem = await self.room.claim_name(name)
-            if problem is None:
-                return name  # join() follows at once: nothing waits in between.
-            self.room.tell(websocket, problem)
-        return None
-
-    async def relay_messages(self, member: Member) -> None:
-        """Hand each message to the room once every name claimed before it is settled."""
-        async for message in member.websocket:
-            await self.room.claims_answered()
-            self.room.receive(member, message)
+# --- Running a server that shares its room --------------------------------------------------------
 
 
 async def main(
@@ -746,7 +726,7 @@ async def main(
     room = SharedRoom(redis_url, limits, expiry)
     await room.open()
     try:
-        await run(SharedChatServer(room, token), host, port, allowed_origins, tls)
+        await run(ChatServer(room, token), host, port, allowed_origins, tls)
     finally:
         # Every member has left by now; publish their departures, then disconnect.
         await room.close()

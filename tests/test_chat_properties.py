@@ -281,9 +281,9 @@ def test_text_with_a_lone_surrogate_is_refused_and_the_room_goes_on(text) -> Non
             walter = await join(url, "Walter", [wanda])
             sender = chat.room.members["Wanda"]
             # As a name: refused with a reason, like any name that breaks a rule.
-            assert chat.room.name_problem(text) is not None
+            assert await chat.room.admit_name(text) is not None
             # As a message: the sender alone gets a one-line notice; nobody else hears a thing.
-            chat.room.receive(sender, text)
+            await chat.room.receive(sender, text)
             notice = await wanda.next_line(WAIT)
             assert notice.startswith("[Server]: ") and "\n" not in notice, notice
             await walter.say("still here")

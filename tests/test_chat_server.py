@@ -14,7 +14,7 @@ import pytest
 from conftest import receive
 from websockets.asyncio.client import ClientConnection, connect
 
-from chatlib.chat_server import ChatRoom, ChatServer, message_lines, name_problem
+from chatlib.chat_server import ChatRoom, ChatServer, message_lines, message_problem, name_problem
 
 
 @dataclass
@@ -302,6 +302,24 @@ def test_name_problem_explains_why_a_name_cannot_be_used(name):
 @pytest.mark.parametrize(("name", "in_use"), [("Alice", ["Alice"]), ("ALICE", ["Bob", "alice"])])
 def test_name_problem_refuses_a_name_in_use_ignoring_case(name, in_use):
     assert "taken" in name_problem(name, names_in_use=in_use)
+
+
+@pytest.mark.parametrize(
+    ("message", "says"),
+    [
+        pytest.param(b"hi", "text only", id="binary"),
+        pytest.param("hi \ud800", "lone surrogate", id="lone-surrogate"),
+        pytest.param("x" * 11, "the limit is 10", id="too-long"),
+        pytest.param(" \t\n\x1b", "Empty messages", id="blank"),
+    ],
+)
+def test_message_problem_explains_why_a_message_is_not_relayed(message, says):
+    assert says in message_problem(message, max_line=10)
+
+
+@pytest.mark.parametrize("message", ["hi", "x" * 10, "one\ntwo", "Zoë 李雷 🙂"])
+def test_message_problem_lets_text_within_the_limit_through(message):
+    assert message_problem(message, max_line=10) is None
 
 
 @pytest.mark.parametrize(

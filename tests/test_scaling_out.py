@@ -21,11 +21,12 @@ from redis_server import redis_server  # noqa: F401 (a fixture)
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import serve
 
+from chatlib.chat_server import ChatServer
 from chatlib.course.checks import EXERCISES
 from chatlib.course.checks.core import Requirement, run_requirement
 from chatlib.course.checks.servers import ServerUnderTest, running_server
 from chatlib.serving import free_port
-from chatlib.shared_room import CHANNEL, LINK_BACK, LINK_LOST, SharedChatServer, SharedRoom
+from chatlib.shared_room import CHANNEL, LINK_BACK, LINK_LOST, SharedRoom
 
 EXPIRY = 1.0  # seconds: --redis-expiry of every server here
 # A killed server's members are announced gone after EXPIRY, at the survivor's next check
@@ -189,7 +190,7 @@ async def a_server_whose_claims_can_be_held(redis_url: str) -> AsyncIterator[tup
     await room.open()
     publisher = redis.Redis.from_url(redis_url, decode_responses=True)
     try:
-        async with serve(SharedChatServer(room).handler, "127.0.0.1", 0) as server:
+        async with serve(ChatServer(room).handler, "127.0.0.1", 0) as server:
             yield room, f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}", publisher
     finally:
         await publisher.aclose()
@@ -243,6 +244,26 @@ async def test_two_names_claimed_at_once_on_one_server_hear_of_each_other(redis_
         assert await receive_within(bob) == "[Server]: Carol has joined the chat."
         assert await receive_within(carol) == "[Server]: Welcome, Carol! Here now: Bob."
         for websocket in (bob, carol):
+            await websocket.close()
+
+
+async def test_a_line_said_while_a_name_is_claimed_reaches_the_newcomer_after_its_welcome(
+    redis_server,  # noqa: F811 (a fixture)
+):
+    async with a_server_whose_claims_can_be_held(redis_server.url) as (room, url, publisher):
+        alice = await join(url, "Alice")
+        held = room.command(("BLPOP", HELD, 5), counted=False)
+        bob = await claiming(room, url, "Bob")
+        await alice.say("Anyone new?")
+        # The server answers a ping once it has read what came before it; it runs in this
+        # process, so by the time the pong is back its room has the line, and Bob's name is
+        # still held on its way to Redis.
+        await (await alice.websocket.ping())
+        await publisher.lpush(HELD, "go")
+        await held
+        assert await receive_within(bob) == "[Server]: Welcome, Bob! Here now: Alice."
+        assert await receive_within(bob) == "[Alice]: Anyone new?"
+        for websocket in (alice.websocket, bob):
             await websocket.close()
 
 
