@@ -26,7 +26,7 @@ from chatlib.course.checks.core import Outcome
 from chatlib.course.checks.files import solution_file
 from chatlib.course.checks.pipeline import Program, check
 from chatlib.course.checks.renderers import TerminalReport, notebook_report
-from chatlib.course.harness.programs import KEPT_LINES, Output
+from chatlib.course.harness.programs import KEPT_LINES, LONGEST_LINE, Output, RunningProgram
 from chatlib.course.tooling.starters import starter_text
 from chatlib.course.tooling.watch import FileChanges
 
@@ -388,6 +388,18 @@ async def test_output_of_a_program_that_prints_forever_is_kept_bounded() -> None
     assert output.lines[total - 1] == f"spam line {total - 1}"
     assert output.lines[total - 3 :] == [f"spam line {n}" for n in range(total - 3, total)]
     assert await output.wait_for(r"spam line 49990", 0.1, start=total - 20) is not None
+
+
+async def test_a_long_line_is_kept_whole_when_all_output_is_kept() -> None:
+    """The grader reads the checker's result as one JSON line, often longer than the
+    pieces a bounded output cuts a line into: kept whole, it still parses."""
+    size = 4 * LONGEST_LINE
+    prints = "import json, sys; print(json.dumps({'detail': 'x' * int(sys.argv[1])}))"
+    program = await RunningProgram.start(
+        [sys.executable, "-c", prints, str(size)], keep_all_output=True
+    )
+    assert await program.wait_for_exit() == 0
+    assert [json.loads(line) for line in program.stdout.lines] == [{"detail": "x" * size}]
 
 
 async def test_server_that_ignores_the_port_option_is_checked_and_told_so(

@@ -10,6 +10,7 @@ they never use it.
 - :mod:`.tooling`: ``watch``, ``progress``, ``reset``, ``lab`` and the instructor's ``grade``;
 - :mod:`.cli`: the command line, ``python -m chatlib ...``;
 - :mod:`.bench`: the benchmark of notebook 05 (``python -m chatlib.course.bench``);
-- :mod:`.redis_process`: a Redis server of one's own, for notebook 06 and the tests;
+- :mod:`.redis_process`: a Redis server of one's own, for notebook 06, the tests and the
+  benchmark;
 - ``starters/``: the original starters, which ``progress`` and ``reset`` compare with.
 """

@@ -23,18 +23,15 @@ remove the traps that follow:
 """
 
 import asyncio
-import atexit
 import contextlib
 import html
 import inspect
 import os
 import re
-import signal
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -48,8 +45,8 @@ from chatlib.course.checks.participants import Participant
 from chatlib.course.checks.renderers import notebook_report
 from chatlib.course.checks.results import CheckResult
 from chatlib.course.harness import RunningProgram, start_server_program
-from chatlib.course.redis_process import REDIS_MISSING, redis_binary, redis_command
-from chatlib.serving import LOOPBACK, close_within, free_port, page_url, server_url
+from chatlib.course.redis_process import REDIS_MISSING, RedisServer, redis_binary
+from chatlib.serving import LOOPBACK, close_within, page_url, server_url
 
 # What this kernel started, by title, so that a re-run cell can stop what it started before.
 _started: dict[str, "BackgroundServer | BackgroundProgram"] = {}
@@ -222,7 +219,7 @@ async def start_program(
     folder = course_folder()
     # A process group of its own: the kernel's interrupt button (■) signals the kernel's whole
     # group, and must stop the cell that runs, not the servers and clients started earlier.
-    # They end with the kernel instead (see _end_programs_with_the_kernel).
+    # The harness ends them with the kernel instead (at its exit, or when it is killed).
     if not server:
         running = await RunningProgram.start(command, cwd=folder, own_process_group=True)
         handle = BackgroundProgram(title, args, running)
@@ -244,22 +241,15 @@ async def start_redis(port: int | None = None, *, title: str = "Redis") -> Backg
     that turns its TCP listener off); give ``port`` to start it again where it was. It keeps
     nothing on disk (``--save ''``), so stopping it forgets everything, as a crashed Redis
     would. Whatever this kernel started before under the same ``title`` is stopped first.
+    Started as the tests and the benchmark start theirs (:class:`RedisServer`).
     """
-    binary = redis_binary()
-    if binary is None:
+    if redis_binary() is None:
         print(f"Redis not started: {REDIS_MISSING}.")
         return None
     replaced = await stop_title(title)
-    port = port or free_port()
-    folder = Path(tempfile.gettempdir())
-    running = await RunningProgram.start(
-        redis_command(binary, port, folder), cwd=folder, own_process_group=True
-    )
-    url = f"redis://{LOOPBACK}:{port}/0"
-    handle = BackgroundProgram(title, ("redis-server",), running, url, port)
-    if await running.stdout.wait_for("Ready to accept connections", 10) is None:
-        await running.stop()
-        raise RuntimeError(f"redis-server did not start:\n{running.stdout.text()}")
+    redis = RedisServer(tempfile.gettempdir(), port)
+    await redis.start()
+    handle = BackgroundProgram(title, ("redis-server",), redis.program, redis.url, redis.port)
     _remember(title, handle)
     print(f"Redis listening on {handle.url}{replaced}")
     return handle
@@ -284,22 +274,6 @@ async def stop_title(title: str) -> str:
         return ""
     await previous.stop()
     return " (it replaces the previous one)"
-
-
-def _end_programs_with_the_kernel() -> None:
-    """When the kernel exits (shut down, restarted): end the programs it started.
-
-    They run in process groups of their own (see :func:`start_program`), so nothing else
-    would end them, and a server left running would hold its port for the next kernel. At
-    exit the event loop may be gone: the process is signalled directly.
-    """
-    for handle in list(_started.values()):
-        if isinstance(handle, BackgroundProgram) and handle.program.exit_code is None:
-            with contextlib.suppress(OSError):
-                os.kill(handle.program.process.pid, getattr(signal, "SIGKILL", signal.SIGTERM))
-
-
-atexit.register(_end_programs_with_the_kernel)
 
 
 async def stop_everything() -> None:

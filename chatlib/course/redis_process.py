@@ -1,18 +1,21 @@
 """A throw-away Redis: ``redis-server`` on a free port of 127.0.0.1, keeping nothing on disk.
 
-The scaling-out tests and ``python -m chatlib.course.bench.scaling`` both need a Redis of their own
-that they can start, stop (as a crash would) and start again on the same port. This class
-does it once for both.
+Notebook 06 (``notebook.start_redis``), the scaling-out tests and ``python -m
+chatlib.course.bench.scaling`` all need a Redis of their own that they can start, stop (as a
+crash would) and start again on the same port. :class:`RedisServer` is the one way they do
+it, and it runs ``redis-server`` as the harness runs every program (``RunningProgram``).
 """
 
 import asyncio
 import shutil
 from pathlib import Path
 
-from chatlib.serving import free_port
+from chatlib.course.harness import RunningProgram
+from chatlib.serving import LOOPBACK, free_port
 
-START_TIMEOUT = 5  # seconds for redis-server to answer PING
-STOP_TIMEOUT = 5  # seconds for it to exit once killed
+START_TIMEOUT = 10  # seconds for redis-server to be ready and answer PING
+# What redis-server prints once it accepts connections.
+READY_LINE = "Ready to accept connections"
 
 
 class RedisNotStarted(RuntimeError):
@@ -41,7 +44,7 @@ def redis_command(binary: str, port: int, folder: str | Path) -> list[str]:
     as a crashed one without persistence would: what notebook 06 and the tests show.
     """
     return [
-        *(binary, "--port", str(port), "--bind", "127.0.0.1"),
+        *(binary, "--port", str(port), "--bind", LOOPBACK),
         *("--save", "", "--appendonly", "no", "--dir", str(folder)),
     ]
 
@@ -49,65 +52,53 @@ def redis_command(binary: str, port: int, folder: str | Path) -> list[str]:
 class RedisServer:
     """One ``redis-server`` subprocess that can be stopped and started again on its port."""
 
-    def __init__(self, folder: str | Path) -> None:
-        """Prepare a Redis on a free port; ``folder`` is its working directory (kept empty)."""
+    def __init__(self, folder: str | Path, port: int | None = None) -> None:
+        """Prepare a Redis on ``port``, by default one free now (Redis cannot be given port
+        0: that turns its TCP listener off); ``folder`` is its working directory (kept empty).
+        """
         binary = redis_binary()
         if binary is None:
             raise RedisNotStarted(REDIS_MISSING)
         self.binary = binary
         self.folder = Path(folder)
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: asyncio.subprocess.Process | None = None
-        self.log_reader: asyncio.Task | None = None
+        self.port = port or free_port()
+        self.url = f"redis://{LOOPBACK}:{self.port}/0"
+        self.program: RunningProgram | None = None
 
     async def start(self) -> None:
-        """Start it (saving nothing to disk) and wait until it answers PING."""
-        self.process = await asyncio.create_subprocess_exec(
-            *redis_command(self.binary, self.port, self.folder),
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
+        """Start it (saving nothing to disk) and wait until it answers PING.
+
+        It runs in a process group of its own, so that a notebook's interrupt button leaves
+        it running; it ends with the process that started it.
+        """
+        self.program = await RunningProgram.start(
+            redis_command(self.binary, self.port, self.folder),
+            cwd=self.folder,
+            own_process_group=True,
         )
-        log: list[str] = []
-        try:
-            async with asyncio.timeout(START_TIMEOUT):
-                while b"Ready to accept connections" not in (line := await self.next_log_line()):
-                    log.append(line.decode(errors="replace"))
-                    if not line:
-                        raise RedisNotStarted(f"redis-server exited at start:\n{''.join(log)}")
-                if not await self.answers_ping():
-                    raise RedisNotStarted("redis-server is ready but does not answer PING")
-        except TimeoutError:
-            message = f"redis-server was not ready within {START_TIMEOUT} s:\n{''.join(log)}"
-            raise RedisNotStarted(message) from None
-        # Keep reading its log, so that the pipe never fills up and blocks it.
-        self.log_reader = asyncio.create_task(self.read_rest_of_log())
-
-    async def next_log_line(self) -> bytes:
-        """The next line redis-server printed (empty once it has exited)."""
-        assert self.process is not None and self.process.stdout is not None
-        return await self.process.stdout.readline()
-
-    async def read_rest_of_log(self) -> None:
-        """Read and forget the log until redis-server exits."""
-        while await self.next_log_line():
-            pass
+        if await self.program.stdout.wait_for(READY_LINE, START_TIMEOUT) is None:
+            exited = self.program.exit_code is not None
+            await self.program.kill()
+            problem = "exited at start" if exited else f"was not ready within {START_TIMEOUT} s"
+            raise RedisNotStarted(f"redis-server {problem}:\n{self.program.stdout.text()}")
+        if not await self.answers_ping():
+            await self.program.kill()
+            raise RedisNotStarted(f"redis-server is ready but does not answer PING on {self.url}")
 
     async def answers_ping(self) -> bool:
-        """True when a PING on a fresh connection gets PONG."""
-        reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        """True when a PING on a fresh connection gets PONG within :data:`START_TIMEOUT`."""
         try:
-            writer.write(b"PING\r\n")
-            return await reader.readline() == b"+PONG\r\n"
-        finally:
-            writer.close()
+            async with asyncio.timeout(START_TIMEOUT):
+                reader, writer = await asyncio.open_connection(LOOPBACK, self.port)
+                try:
+                    writer.write(b"PING\r\n")
+                    return await reader.readline() == b"+PONG\r\n"
+                finally:
+                    writer.close()
+        except (OSError, TimeoutError):
+            return False
 
     async def stop(self) -> None:
         """Stop it at once, as a crash or ``kill -9`` would: no goodbye to its clients."""
-        if self.process is None or self.process.returncode is not None:
-            return
-        self.process.kill()
-        async with asyncio.timeout(STOP_TIMEOUT):
-            await self.process.wait()
-            if self.log_reader is not None:
-                await self.log_reader
+        if self.program is not None:
+            await self.program.kill()

@@ -192,7 +192,7 @@ async def measure(
         await asyncio.sleep(WARMUP)
         stage = Stage(
             [server.pid for server in servers],
-            [redis.process.pid] if setup != "1 process" else [],
+            [redis.program.process.pid] if setup != "1 process" else [],
             [os.getpid(), *(worker.pid for worker in workers)],
         )
         read_before = await asyncio.gather(*(worker.bytes_read() for worker in workers))

@@ -7,7 +7,8 @@
 - :class:`ScriptedServer`: a stand-in server that records what a client sends;
 - :class:`Changes`: the one way everything here waits, woken by each change, bounded.
 
-The checker, the notebook helpers and the tests all run programs through it. It knows
+The checker, the grader, the notebook helpers, Redis and the tests all run programs
+through it (:meth:`RunningProgram.start`, the one way to start one). It knows
 nothing of exercises or requirements: those live in :mod:`chatlib.course.checks`, which uses it.
 """
 

@@ -1,18 +1,21 @@
 """Run a program as a subprocess, collect what it prints as it prints it, and stop it.
 
 A program in a process of its own cannot harm whoever runs it: a syntax error, a crash or an
-endless loop is something to report, never something inherited. The checker runs learners'
-files this way, the notebook helpers run servers and clients from a cell, and the tests run
-``python -m chatlib`` exactly as a learner types it.
+endless loop is something to report, never something inherited. :class:`RunningProgram` is
+the course's one way to start a program: the checker runs learners' files with it, the
+notebook helpers run servers, clients and Redis from a cell, the grader runs one checker per
+file, and the tests run ``python -m chatlib`` exactly as a learner types it.
 """
 
 import asyncio
+import atexit
 import codecs
 import contextlib
 import ctypes
 import os
 import re
 import signal
+import subprocess
 import sys
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -39,7 +42,8 @@ SERVING_REPORT = r"^serving (?P<host>\S+) (?P<port>\S+) (?P<real_port>\d+)$"
 # a program that prints in an endless loop must not fill the reader's memory.
 KEPT_LINES = 1_000
 KEPT_CHARACTERS = 256 * 1024
-# A "line" that never ends is cut into pieces of this length, for the same reason.
+# A "line" that never ends is cut into pieces of this length, for the same reason (unless
+# every line is kept: the grader reads the checker's result, one long JSON line).
 LONGEST_LINE = 16 * 1024
 
 
@@ -75,6 +79,50 @@ def in_a_group_of_its_own_ending_with_its_parent() -> None:
     ctrl_c_as_in_a_terminal()
     if _LIBC is not None:
         _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def options_for_a_group_of_its_own() -> dict:
+    """What :func:`asyncio.create_subprocess_exec` needs to start a program in a group of its
+    own, per system.
+
+    Linux and macOS: a new session (and so a new process group, whose id is the program's
+    pid), and the set-up of :func:`in_a_group_of_its_own_ending_with_its_parent`. Windows: a
+    new process group, so that a console Ctrl-C of ours does not reach it either.
+    """
+    if on_windows():
+        return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
+    return {
+        "start_new_session": True,
+        "preexec_fn": in_a_group_of_its_own_ending_with_its_parent,
+    }
+
+
+def kill_group_now(process: asyncio.subprocess.Process) -> None:
+    """Kill the running ``process`` and every process it started, at once.
+
+    On Linux and macOS they share its process group (see
+    :func:`options_for_a_group_of_its_own`), which one signal ends; Windows has no such
+    signal, and ``taskkill /T`` ends the tree of processes it started instead. Synchronous,
+    so that it works at exit, when the event loop may be gone.
+    """
+    if on_windows():
+        command = ["taskkill", "/F", "/T", "/PID", str(process.pid)]
+        subprocess.run(command, capture_output=True, check=False)
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+# The programs started in a group of their own that may still run: nothing else ends them
+# when this process exits (no signal to our group reaches them), so its exit does.
+_ending_with_this_process: set["RunningProgram"] = set()
+
+
+@atexit.register
+def _end_programs_in_groups_of_their_own() -> None:
+    for program in list(_ending_with_this_process):
+        if program.exit_code is None:
+            kill_group_now(program.process)
 
 
 class RecentLines(Sequence[str]):
@@ -142,7 +190,7 @@ class Output:
         while chunk := await stream.read(4096):
             pending += decoder.decode(chunk)
             *complete, pending = pending.split("\n")
-            while len(pending) > LONGEST_LINE:
+            while self.lines.bounded and len(pending) > LONGEST_LINE:
                 complete.append(pending[:LONGEST_LINE])
                 pending = pending[LONGEST_LINE:]
             for line in complete:
@@ -186,9 +234,14 @@ class RunningProgram:
         command: list[str],
         path: Path | None = None,
         bounded_output: bool = True,
+        own_process_group: bool = False,
     ) -> None:
         self.process = process
         self.command = command
+        # In a group of its own: killed as a whole, and ended when this process exits.
+        self.own_process_group = own_process_group
+        if own_process_group:
+            _ending_with_this_process.add(self)
         self.path = path  # The Python file it runs, when there is one: its errors point there.
         self.url: str | None = None  # Where it listens, once start_server_program has seen it.
         # The (host, port) it asked to listen on, once start_launched_server has seen it.
@@ -218,19 +271,24 @@ class RunningProgram:
         """Start ``command`` (in folder ``cwd``) with pipes for stdin, stdout and stderr.
 
         ``path`` is the Python file it runs, if any. Only the latest output is kept unless
-        ``keep_all_output`` (a test that reads a server's whole log). ``environment`` adds
-        variables to this process's own. ``own_process_group`` keeps it out of this process's
-        group (Linux, macOS): a signal sent to the whole group, as Jupyter's interrupt button
-        sends SIGINT to the kernel's, does not reach it; its own Ctrl-C still does.
+        ``keep_all_output`` (a test that reads a server's whole log, the grader that reads
+        the checker's result). ``environment`` adds variables to this process's own.
+
+        ``own_process_group`` starts it in a process group of its own (see
+        :func:`options_for_a_group_of_its_own`), for a program that must outlive a signal to
+        ours (Jupyter's interrupt button sends SIGINT to the kernel's whole group) or be
+        ended with everything it started (the grader's checker and the learner's programs
+        it runs). Such a program is then ours to end: :meth:`kill` kills its whole group,
+        and it ends when this process does, at an orderly exit or, on Linux, when this
+        process is killed outright. Its own Ctrl-C (:meth:`press_ctrl_c`) still reaches it.
         """
         environment = dict(
             os.environ, PYTHONUNBUFFERED="1", PYTHONIOENCODING="utf-8", **(environment or {})
         )
-        before_exec = (
-            in_a_group_of_its_own_ending_with_its_parent
-            if own_process_group
-            else ctrl_c_as_in_a_terminal
-        )
+        if own_process_group:
+            options = options_for_a_group_of_its_own()
+        else:
+            options = {} if on_windows() else {"preexec_fn": ctrl_c_as_in_a_terminal}
         process = await asyncio.create_subprocess_exec(
             *command,
             stdin=asyncio.subprocess.PIPE,
@@ -238,10 +296,9 @@ class RunningProgram:
             stderr=asyncio.subprocess.PIPE,
             env=environment,
             cwd=cwd,
-            preexec_fn=None if on_windows() else before_exec,
-            start_new_session=own_process_group and not on_windows(),
+            **options,
         )
-        return cls(process, command, path, bounded_output=not keep_all_output)
+        return cls(process, command, path, not keep_all_output, own_process_group)
 
     @property
     def exit_code(self) -> int | None:
@@ -312,6 +369,7 @@ class RunningProgram:
             await asyncio.wait_for(self.process.wait(), timeout)
         except TimeoutError:
             return None
+        _ending_with_this_process.discard(self)
         await asyncio.wait(self._collectors, timeout=1.0)
         return self.process.returncode
 
@@ -336,14 +394,21 @@ class RunningProgram:
         self._stop_collecting()
 
     async def kill(self) -> None:
-        """End the program at once, without a chance to clean up, and read what is left."""
+        """End the program at once, without a chance to clean up, and read what is left.
+
+        A program in a group of its own is killed with the whole group: whatever it started
+        goes with it.
+        """
         self.interrupted = self.interrupted or self.exit_code is None
+        if self.own_process_group and self.exit_code is None:
+            kill_group_now(self.process)
         with contextlib.suppress(ProcessLookupError):
             self.process.kill()
         await self.wait_for_exit(3.0)
         self._stop_collecting()
 
     def _stop_collecting(self) -> None:
+        _ending_with_this_process.discard(self)
         for collector in self._collectors:
             collector.cancel()
         if self._report_server is not None:

@@ -8,20 +8,18 @@ several at once (as many as the machine has processors), each within a time limi
 
 Why a process per file: the checker already runs each learner program in a process of its
 own, so a crash or a syntax error spoils one result only. The grader adds the rest. Each
-checker starts a process group that holds it and the programs it starts, so when a file
-reaches its time limit the whole group is killed (the whole process tree, on Windows): a
-hang costs the time limit and nothing more. The checker keeps only the latest output of a
-program that prints without end, and runs every program under its launcher, which puts a
-server that asks for the fixed port 8765 on a free one, so such files cannot disturb the
-others either.
+checker runs in a process group of its own (the harness's ``RunningProgram``) that holds it
+and the programs it starts, so when a file reaches its time limit the whole group is killed
+(the whole process tree, on Windows): a hang costs the time limit and nothing more. The
+checker keeps only the latest output of a program that prints without end, and runs every
+program under its launcher, which puts a server that asks for the fixed port 8765 on a free
+one, so such files cannot disturb the others either.
 """
 
 import asyncio
 import contextlib
 import json
 import os
-import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -33,7 +31,7 @@ from chatlib.course.checks.catalogue import Exercise
 from chatlib.course.checks.core import Requirement
 from chatlib.course.checks.renderers import outcome_text
 from chatlib.course.checks.results import CheckResult
-from chatlib.course.harness import on_windows
+from chatlib.course.harness import RunningProgram
 
 TIME_LIMIT = 90.0  # seconds for checking one file, whatever it does
 
@@ -210,64 +208,38 @@ async def check_in_own_process(
 ) -> tuple[CheckResult, bool]:
     """Run the checker on one file in a process group of its own, within ``time_limit``.
 
-    The result, and whether the time limit stopped it.
+    The result, and whether the time limit stopped it. At the limit (or when grading itself
+    is interrupted) the whole group is killed: the checker and the learner's programs.
     """
     exercise = submission.exercise
     command = [sys.executable, "-m", "chatlib", "check", exercise.name, "--json"]
     assert submission.file is not None, "only a file handed in is checked"
     command += ["--path", str(submission.file.resolve())]
-    process = await asyncio.create_subprocess_exec(
-        *command,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=dict(os.environ, PYTHONIOENCODING="utf-8"),
-        **own_process_group(),
-    )
+    checker = await RunningProgram.start(command, keep_all_output=True, own_process_group=True)
+    checker.end_input()  # It reads nothing: a program that waits for input gets none.
     try:
-        async with asyncio.timeout(time_limit):
-            stdout, stderr = await process.communicate()
-    except TimeoutError:
+        exit_code = await checker.wait_for_exit(time_limit)
+    finally:
+        if checker.exit_code is None:  # Out of time, or the grading itself was interrupted.
+            await checker.kill()
+    if exit_code is None:
         stopped = CheckResult(
             exercise,
             problem=f"The checks did not finish within {time_limit:g} s and were stopped. Does"
             " the program block (time.sleep, input(), a loop that never awaits)?",
         )
         return stopped, True
-    finally:
-        if process.returncode is None:  # Out of time, or the grading itself was interrupted.
-            kill_process_group(process)
-            await process.wait()
-    return read_result(exercise, stdout, stderr, process.returncode), False
+    return read_result(exercise, checker.stdout.text(), checker.stderr.text(), exit_code), False
 
 
-def own_process_group() -> dict:
-    """Options that start a process in a group of its own, so it can be killed as a whole."""
-    if on_windows():
-        return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
-    return {"start_new_session": True}
-
-
-def kill_process_group(process: asyncio.subprocess.Process) -> None:
-    """Kill the running ``process`` and every process it started (they share its group)."""
-    if on_windows():
-        command = ["taskkill", "/F", "/T", "/PID", str(process.pid)]
-        subprocess.run(command, capture_output=True, check=False)
-        return
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
-
-
-def read_result(
-    exercise: Exercise, stdout: bytes, stderr: bytes, returncode: int | None
-) -> CheckResult:
+def read_result(exercise: Exercise, stdout: str, stderr: str, returncode: int) -> CheckResult:
     """The result the checker printed as JSON, or a problem saying why there is none."""
-    for line in reversed(stdout.decode("utf-8", errors="replace").splitlines()):
+    for line in reversed(stdout.splitlines()):
         if line.startswith("{"):
             with contextlib.suppress(ValueError, KeyError, TypeError):
                 return CheckResult.from_json(json.loads(line))
             break
-    said = [line for line in stderr.decode("utf-8", errors="replace").splitlines() if line.strip()]
+    said = [line for line in stderr.splitlines() if line.strip()]
     return CheckResult(
         exercise,
         problem=f"The checker gave no result (exit status {returncode})"
