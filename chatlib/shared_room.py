@@ -88,6 +88,7 @@ from chatlib.chat_server import (
     name_problem,
     name_taken_notice,
     run,
+    same_name,
     server_line,
 )
 
@@ -306,8 +307,11 @@ class SharedRoom(ChatRoom):
         names who was here then, and whatever the room hears while Redis answers is kept
         and given to it right after the welcome (see :meth:`join`).
         """
-        # A name someone here is claiming right now counts as taken.
-        problem = name_problem(name, [*self.names(), *self.newcomers])
+        # This process's members, and the names being claimed here, are known for sure: they
+        # count as taken. A name listed on another process is only as fresh as the last event
+        # heard from there; Redis, which that process frees a name in before it says its
+        # member left, decides for it.
+        problem = name_problem(name, [*self.members, *self.newcomers])
         if problem is not None:
             return problem
         if not self.linked:
@@ -316,13 +320,15 @@ class SharedRoom(ChatRoom):
         self.latest_claim = settled
         # From now on the newcomer is in the room as far as the others can tell: the welcome
         # names who is here now, and what the room hears meanwhile is kept for it.
-        newcomer = self.newcomers[name] = Newcomer(self.names())
+        here = [listed for listed in self.names() if not same_name(listed, name)]
+        newcomer = self.newcomers[name] = Newcomer(here)
         echo = self.echoes[name] = asyncio.get_running_loop().create_future()
         try:
             problem = await self.reserve(name, newcomer.arrived_at)
             if problem is not None:
                 self.newcomers.pop(name, None)
             else:
+                self.forget_freed_elsewhere(name)
                 await self.hear_own_arrival(echo)
             return problem
         except BaseException:  # Cancelled: the client left, or took too long.
@@ -333,6 +339,23 @@ class SharedRoom(ChatRoom):
             # Whoever waits in claims_answered() resumes after the newcomer has joined: the
             # handler calls join() right after this returns, without waiting.
             settled.set_result(None)
+
+    def forget_freed_elsewhere(self, name: str) -> None:
+        """Redis has just given us ``name``: another process that still lists it freed it.
+
+        That process frees a name before it publishes its member's departure, so the
+        departure is on its way; the members here hear it now, before the newcomer's arrival
+        (when the event comes, :meth:`departed` finds the name gone and says nothing). The
+        newcomer was never told of the old holder: its welcome left that name out.
+        """
+        for other in self.elsewhere.values():
+            for listed in [listed for listed in other.names if same_name(listed, name)]:
+                del other.names[listed]
+                heard = Heard(departure_line(listed))
+                self.deliver(list(self.members.values()), heard.line)
+                for claimed, newcomer in self.newcomers.items():
+                    if claimed != name:
+                        newcomer.missed.append(heard)
 
     @staticmethod
     async def hear_own_arrival(echo: asyncio.Future) -> None:
@@ -412,16 +435,34 @@ class SharedRoom(ChatRoom):
         self.publish("message", name=sender.name, text=text)
 
     def leave(self, member: Member, reason: str) -> None:
-        """Leave locally, free the name, and tell the other processes (in that order).
+        """Free the name in Redis, then leave locally and tell the other processes.
+
+        Whoever hears "Dora has left the chat." may ask for "Dora" at once, on any server, and
+        must get it: so the room says it only once Redis has freed the name (one round trip,
+        bounded by the client's ``socket_timeout``; at once while the link is down). Until
+        then the member is still listed, though nothing more reaches its closed connection.
+        """
+        if not self.linked:
+            self.leave_now(member, reason)
+            return
+        release = (RELEASE_IF_MINE, 1, name_key(member.name), self.process_id)
+        freed = self.command(("EVAL", *release), counted=False)
+        freed.add_done_callback(lambda answer: self.name_freed(answer, member, reason))
+
+    def name_freed(self, answer: asyncio.Future, member: Member, reason: str) -> None:
+        """Redis answered the release (or failed to): the departure can be told now."""
+        if not answer.cancelled() and answer.exception() is not None:
+            log.warning("Redis did not free %r: %s", member.name, describe(answer.exception()))
+        self.leave_now(member, reason)
+
+    def leave_now(self, member: Member, reason: str) -> None:
+        """Leave locally, then tell the newcomers being admitted and the other processes.
 
         A newcomer whose name Redis is still reserving will be welcomed with the names seen
         when it arrived, this member's among them, so it hears of the departure right after.
         """
         super().leave(member, reason)
         self.tell_newcomers(Heard(departure_line(member.name)))
-        if self.linked:
-            release = (RELEASE_IF_MINE, 1, name_key(member.name), self.process_id)
-            self.send(("EVAL", *release), counted=False)
         self.publish("leave", name=member.name)
 
     # --- Talking to Redis: one ordered pipe ---------------------------------------------------
