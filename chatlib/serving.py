@@ -1,9 +1,11 @@
 """Start a WebSocket server, say where it listens, and stop it cleanly on Ctrl-C or SIGTERM.
 
-Every server in chatlib (echo, uppercase, broadcast, chat) serves through
-:func:`serve_until_stopped`, run by :func:`run_until_interrupted` (``python -m chatlib``
-does both, in :func:`chatlib.course.cli.run_server`), so they all behave the same way on the
-command line:
+Every server chatlib starts goes through :class:`BackgroundServer`: it serves in this event
+loop while the code that started it goes on, knows its URL, and stops within one deadline,
+:data:`CLOSE_TIMEOUT`. On the command line, every server (echo, uppercase, broadcast, chat)
+serves through :func:`serve_until_stopped`, run by :func:`run_until_interrupted`
+(``python -m chatlib`` does both, in :func:`chatlib.course.cli.run_server`), so they all
+behave the same way there:
 
 - once listening, they print one line with the URL to connect to (with ``--port 0`` the
   operating system picks a free port, and the line carries the real one);
@@ -19,7 +21,7 @@ import signal
 import socket
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Self
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 
@@ -32,7 +34,13 @@ Handler = Callable[[ServerConnection], Awaitable[None]]
 # socket would then get a free port of its own: the URL would name only the first.)
 LOOPBACK = "127.0.0.1"
 
-# Seconds a client has to answer the closing handshake when the server stops.
+# Seconds a client has to answer the closing handshake, above all when a server stops; then its
+# connection is cut. One value for every server chatlib starts (the command line's, a
+# notebook's, the checker's, the tests'): a client that reads answers within a round trip,
+# milliseconds on loopback and well under a second on a busy two-core machine, so no
+# client that works is cut; a client that stopped reading never answers, and this is how
+# long whoever pressed Ctrl-C, ran a cell or waits for a check waits for it. (websockets'
+# own default, 10 s, would read as a hang.)
 CLOSE_TIMEOUT = 2
 
 log = logging.getLogger(__name__)
@@ -64,7 +72,7 @@ class LoggedConnection(HandshakeReportingConnection):
 def free_port() -> int:
     """A port of 127.0.0.1 where nothing listens right now: the system just handed it out."""
     with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
+        probe.bind((LOOPBACK, 0))
         return probe.getsockname()[1]
 
 
@@ -116,6 +124,49 @@ async def wait_for_stop_request() -> None:
                 loop.remove_signal_handler(stop_signal)
 
 
+class BackgroundServer:
+    """A WebSocket server that serves in this event loop while the code that started it goes on.
+
+    ``await BackgroundServer(handler).start()`` listens on a free port of :data:`LOOPBACK`
+    (or on ``host`` and ``port``), and sets ``url`` and ``port``; ``await server.stop()``
+    closes every connection with 1001 (going away) and cuts those that do not answer within
+    :data:`CLOSE_TIMEOUT`. ``async with BackgroundServer(handler) as server:`` does both
+    around a block. ``serve_options`` go to websockets' ``serve()`` (``ssl=`` included: the
+    URL then says ``wss://``).
+    """
+
+    def __init__(
+        self, handler: Handler, host: str = LOOPBACK, port: int = 0, **serve_options: Any
+    ) -> None:
+        self.handler = handler
+        self.host = host
+        self.asked_port = port  # 0: any free port, chosen by the operating system.
+        # The shutdown deadline is the close timeout that websockets gives each connection.
+        self.serve_options = {"close_timeout": CLOSE_TIMEOUT, **serve_options}
+        self.server: Server | None = None
+        self.url = ""
+        self.port = 0
+
+    async def start(self) -> Self:
+        """Start listening and return this server; ``OSError`` if the port cannot be had."""
+        options = self.serve_options
+        self.server = await serve(self.handler, self.host, self.asked_port, **options)
+        self.url = server_url(self.server, self.host, secure=options.get("ssl") is not None)
+        self.port = self.server.sockets[0].getsockname()[1]
+        return self
+
+    async def stop(self) -> None:
+        """Close every connection (1001, going away) and stop listening; safe to call twice."""
+        if self.server is not None:
+            await close_within(self.server, self.serve_options["close_timeout"])
+
+    async def __aenter__(self) -> Self:
+        return await self.start()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+
 async def serve_until_stopped(
     handler: Handler,
     host: str,
@@ -130,19 +181,15 @@ async def serve_until_stopped(
     With ``page`` (its title), the server also serves a web page, whose ``http://`` URL is
     printed on a second line. With ``ssl=`` (an :class:`ssl.SSLContext` holding the
     certificate), every connection starts with TLS: the lines say ``wss://`` and ``https://``.
+    A client that fails the opening handshake is logged in one line (:class:`LoggedConnection`).
     """
-    serve_options.setdefault("close_timeout", CLOSE_TIMEOUT)
     serve_options.setdefault("create_connection", LoggedConnection)
-    server = await serve(handler, host, port, **serve_options)
-    try:
-        url = server_url(server, host, secure=serve_options.get("ssl") is not None)
-        print(f"{title} listening on {url} (Ctrl-C to stop)", flush=True)
+    async with BackgroundServer(handler, host, port, **serve_options) as server:
+        print(f"{title} listening on {server.url} (Ctrl-C to stop)", flush=True)
         if page is not None:
-            print(f"{page}: open {page_url(url)} in a browser", flush=True)
+            print(f"{page}: open {page_url(server.url)} in a browser", flush=True)
         await wait_for_stop_request()
         print("Stopping: closing every connection with code 1001 (going away).", flush=True)
-    finally:
-        await close_within(server, serve_options["close_timeout"])
     print("Server stopped.", flush=True)
 
 

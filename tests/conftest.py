@@ -1,7 +1,7 @@
 """Fixtures shared by the tests: real servers on 127.0.0.1, any free port.
 
 - ``serve_locally`` runs a handler in the test's own event loop (for chatlib's servers as
-  functions and classes);
+  functions and classes), through chatlib's one way to serve in the background;
 - ``start_server_process`` runs a program of ``python -m chatlib`` as a subprocess (for the
   command lines, exactly as a learner starts them), through chatlib's harness, and reads
   its output and log as they come, so a test can wait for a line instead of sleeping;
@@ -23,10 +23,11 @@ from typing import Any
 
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import Server, ServerConnection
 from websockets.exceptions import InvalidStatus
 
 from chatlib.course.harness import ProgramNotReady, RunningProgram, start_server_program
+from chatlib.serving import BackgroundServer
 
 ROOT = Path(__file__).resolve().parent.parent
 STARTUP_TIMEOUT = 10  # seconds for a subprocess to print the URL it listens on
@@ -158,8 +159,12 @@ class LocalServer:
 
 @pytest.fixture
 async def serve_locally() -> AsyncIterator[Callable[..., Awaitable[LocalServer]]]:
-    """Start ``serve(handler, "127.0.0.1", 0, **options)``; close every such server after."""
-    started: list[LocalServer] = []
+    """Serve handlers as chatlib serves in the background; stop every one after the test.
+
+    ``start(handler, **options)`` serves on 127.0.0.1, any free port, through
+    :class:`chatlib.serving.BackgroundServer` (``options`` go to websockets' ``serve()``).
+    """
+    started: list[tuple[BackgroundServer, LocalServer]] = []
 
     async def start(handler: Handler, **serve_options: Any) -> LocalServer:
         async def tracked_handler(websocket: ServerConnection) -> None:
@@ -171,19 +176,16 @@ async def serve_locally() -> AsyncIterator[Callable[..., Awaitable[LocalServer]]
             finally:
                 local.finished.put_nowait(websocket)
 
-        server = await serve(tracked_handler, "127.0.0.1", 0, **serve_options)
-        port = server.sockets[0].getsockname()[1]
-        local = LocalServer(url=f"ws://127.0.0.1:{port}", server=server)
-        started.append(local)
+        running = await BackgroundServer(tracked_handler, **serve_options).start()
+        local = LocalServer(url=running.url, server=running.server)
+        started.append((running, local))
         return local
 
     yield start
 
-    for local in started:
-        local.server.close()
-        async with asyncio.timeout(STOP_TIMEOUT):
-            await local.server.wait_closed()
-    errors = [error for local in started for error in local.errors]
+    for running, _ in started:
+        await running.stop()
+    errors = [error for _, local in started for error in local.errors]
     assert not errors, f"a connection handler raised: {errors!r}"
 
 

@@ -39,7 +39,8 @@ WSTEST_TIMEOUT = 1800 if CASES == ["*"] else 300  # seconds
 # answered a moment later than it could have", which depends on timing, not on the code.
 PASSED = {"OK", "NON-STRICT", "INFORMATIONAL", "UNIMPLEMENTED"}
 
-# The echo server of websockets' documentation, with nothing added.
+# The echo server of websockets' documentation, with nothing added: raw serve(), not
+# chatlib's BackgroundServer, since it is the yardstick that chatlib's echo server is held to.
 BARE_ECHO_SERVER = """
 import asyncio
 from websockets.asyncio.server import serve

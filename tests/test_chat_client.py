@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from websockets.asyncio.server import serve
 
 from chatlib.chat_server import ChatServer
 from chatlib.course.checks import EXERCISES
 from chatlib.course.checks.files import solution_file
 from chatlib.course.harness import STARTUP_LIMIT, ScriptedServer
+from chatlib.serving import BackgroundServer
 
 # Pseudo-terminals exist on Linux and macOS only. On Windows this module still collects, and
 # the tests that need a real terminal skip, saying why (Windows consoles are simulated in
@@ -65,8 +65,8 @@ async def scripted_server() -> AsyncIterator[ScriptedServer]:
 @pytest.fixture
 async def chat_room_url() -> AsyncIterator[str]:
     """The URL of chatlib's real chat server, running in the test's event loop."""
-    async with serve(ChatServer().handler, "127.0.0.1", 0) as server:
-        yield f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    async with BackgroundServer(ChatServer().handler) as server:
+        yield server.url
 
 
 # --- The client as a subprocess -----------------------------------------------------------------

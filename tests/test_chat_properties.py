@@ -29,9 +29,9 @@ from chat_harness import Member, join, receive
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from websockets.asyncio.client import connect
-from websockets.asyncio.server import serve
 
 from chatlib.chat_server import ChatLimits, ChatRoom, ChatServer, serve_options
+from chatlib.serving import BackgroundServer
 
 MAX_LINE = 2000
 MAX_NAME = 24
@@ -115,10 +115,8 @@ class Room:
                 self.handler_errors.append(error)
                 raise
 
-        server = await self.stack.enter_async_context(
-            serve(handler, "127.0.0.1", 0, **serve_options(LIMITS))
-        )
-        self.url = f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+        server = BackgroundServer(handler, **serve_options(LIMITS))
+        self.url = (await self.stack.enter_async_context(server)).url
         self.room = chat.room
         self.wanda = await self.enter(join(self.url, "Wanda"))
         self.walter = await self.enter(join(self.url, "Walter", [self.wanda]))
@@ -275,8 +273,8 @@ surrogate_text = st.builds(
 def test_text_with_a_lone_surrogate_is_refused_and_the_room_goes_on(text) -> None:
     async def scene() -> None:
         chat = ChatServer(ChatRoom(LIMITS))
-        async with serve(chat.handler, "127.0.0.1", 0, **serve_options(LIMITS)) as server:
-            url = f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+        async with BackgroundServer(chat.handler, **serve_options(LIMITS)) as server:
+            url = server.url
             wanda = await join(url, "Wanda")
             walter = await join(url, "Walter", [wanda])
             sender = chat.room.members["Wanda"]

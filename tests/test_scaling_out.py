@@ -19,13 +19,12 @@ from chat_harness import join, relays_still
 from conftest import ServerProcess, chatlib_command
 from redis_server import redis_server  # noqa: F401 (a fixture)
 from websockets.asyncio.client import connect
-from websockets.asyncio.server import serve
 
 from chatlib.chat_server import ChatServer
 from chatlib.course.checks import EXERCISES
 from chatlib.course.checks.core import Requirement, run_requirement
 from chatlib.course.checks.servers import ServerUnderTest, running_server
-from chatlib.serving import free_port
+from chatlib.serving import BackgroundServer, free_port
 from chatlib.shared_room import CHANNEL, LINK_BACK, LINK_LOST, SharedRoom
 
 EXPIRY = 1.0  # seconds: --redis-expiry of every server here
@@ -190,8 +189,8 @@ async def a_server_whose_claims_can_be_held(redis_url: str) -> AsyncIterator[tup
     await room.open()
     publisher = redis.Redis.from_url(redis_url, decode_responses=True)
     try:
-        async with serve(ChatServer(room).handler, "127.0.0.1", 0) as server:
-            yield room, f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}", publisher
+        async with BackgroundServer(ChatServer(room).handler) as server:
+            yield room, server.url, publisher
     finally:
         await publisher.aclose()
         await room.close()

@@ -29,12 +29,13 @@ from playwright.async_api import expect
 from redis_server import redis_server  # noqa: F401 (a fixture)
 from test_page_accessibility import require_axe, serious_violations
 from websockets.asyncio.client import connect
-from websockets.asyncio.server import basic_auth, serve
+from websockets.asyncio.server import basic_auth
 from websockets.exceptions import ConnectionClosedError
 from websockets.frames import CloseCode
 
 from chatlib.chat_server import TOKEN_REFUSED, ChatServer, server_tls, token_matches
 from chatlib.course.harness import RunningProgram
+from chatlib.serving import BackgroundServer
 
 ROOT = Path(__file__).resolve().parent.parent
 WAIT = 10.0  # seconds: a generous bound for what takes well under one on a quiet machine
@@ -232,17 +233,14 @@ async def test_server_log_says_who_was_refused_but_never_a_token(secure_server, 
 
 
 async def test_first_message_that_is_not_the_token_closes_with_1008_before_any_room_message():
-    server = await serve(ChatServer(token=TOKEN).handler, "127.0.0.1", 0)
-    try:
-        port = server.sockets[0].getsockname()[1]
-        async with connect(f"ws://127.0.0.1:{port}", open_timeout=WAIT) as client:
-            await client.send("Alice")  # A name where the token should be.
-            with pytest.raises(ConnectionClosedError) as closed:
-                async with asyncio.timeout(WAIT):
-                    await client.recv()
-    finally:
-        server.close()
-        await server.wait_closed()
+    async with (
+        BackgroundServer(ChatServer(token=TOKEN).handler) as server,
+        connect(server.url, open_timeout=WAIT) as client,
+    ):
+        await client.send("Alice")  # A name where the token should be.
+        with pytest.raises(ConnectionClosedError) as closed:
+            async with asyncio.timeout(WAIT):
+                await client.recv()
 
     assert closed.value.rcvd.code == CloseCode.POLICY_VIOLATION
     assert closed.value.rcvd.reason == TOKEN_REFUSED
@@ -289,17 +287,15 @@ async def test_a_room_shared_through_redis_is_private_on_every_server(
 @pytest.fixture
 async def served_room(credentials: Credentials):
     """Serve a public room in this test's loop: ``start(tls)`` returns its port."""
-    servers = []
+    servers: list[BackgroundServer] = []
 
     async def start(tls: ssl.SSLContext | None) -> int:
-        server = await serve(ChatServer().handler, "127.0.0.1", 0, ssl=tls)
-        servers.append(server)
-        return server.sockets[0].getsockname()[1]
+        servers.append(await BackgroundServer(ChatServer().handler, ssl=tls).start())
+        return servers[-1].port
 
     yield start
     for server in servers:
-        server.close()
-        await server.wait_closed()
+        await server.stop()
 
 
 async def test_client_refuses_a_certificate_from_an_unknown_authority(served_room, credentials):
@@ -366,18 +362,10 @@ async def test_server_with_a_key_that_is_not_its_certificates_stops_in_one_line(
 
 
 async def test_a_401_is_explained_and_the_urls_password_is_not_repeated() -> None:
-    server = await serve(
-        ChatServer().handler,
-        "127.0.0.1",
-        0,
-        process_request=basic_auth(realm="chat", credentials=("alice", TOKEN)),
-    )
-    try:
-        port = server.sockets[0].getsockname()[1]
+    password_asked = basic_auth(realm="chat", credentials=("alice", TOKEN))
+    async with BackgroundServer(ChatServer().handler, process_request=password_asked) as server:
+        port = server.port
         outcome = await refusal("--url", f"ws://alice:{WRONG_TOKEN}@127.0.0.1:{port}")
-    finally:
-        server.close()
-        await server.wait_closed()
 
     assert_one_line(*outcome, f"ws://alice:***@127.0.0.1:{port} refused the connection (401)")
     assert WRONG_TOKEN not in outcome[1]

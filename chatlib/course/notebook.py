@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 
 from chatlib.commands import in_folder, quoted
 from chatlib.course.checks import pipeline
@@ -46,10 +46,10 @@ from chatlib.course.checks.renderers import notebook_report
 from chatlib.course.checks.results import CheckResult
 from chatlib.course.harness import RunningProgram, start_server_program
 from chatlib.course.redis_process import REDIS_MISSING, RedisServer, redis_binary
-from chatlib.serving import LOOPBACK, close_within, page_url, server_url
+from chatlib.serving import LOOPBACK, BackgroundServer, Handler, page_url
 
 # What this kernel started, by title, so that a re-run cell can stop what it started before.
-_started: dict[str, "BackgroundServer | BackgroundProgram"] = {}
+_started: dict[str, "NotebookServer | BackgroundProgram"] = {}
 # The port each title's server had last, even once stopped, to try it first the next time.
 _last_ports: dict[str, int] = {}
 
@@ -70,44 +70,45 @@ class PortInUse(OSError):
         return [f"PortInUse: {self.strerror}"]
 
 
-def _remember(title: str, handle: "BackgroundServer | BackgroundProgram") -> None:
+def _remember(title: str, handle: "NotebookServer | BackgroundProgram") -> None:
     """Note that ``handle`` is what this kernel runs under ``title`` now."""
     _started[title] = handle
 
 
-def _forget(title: str, handle: "BackgroundServer | BackgroundProgram") -> None:
+def _forget(title: str, handle: "NotebookServer | BackgroundProgram") -> None:
     """Forget ``handle`` under ``title``, unless a newer one took that title since."""
     if _started.get(title) is handle:
         del _started[title]
 
 
-@dataclass
-class BackgroundServer:
-    """A server running in this kernel's event loop, in the background, between cells."""
+class NotebookServer(BackgroundServer):
+    """A server running in this kernel's event loop, in the background, between cells.
 
-    title: str
-    server: Server
-    url: str
-    port: int
+    It is remembered by its ``title`` (see :func:`start_server`) until it stops.
+    """
+
+    def __init__(self, title: str, handler: Handler, host: str, port: int, **options: Any) -> None:
+        super().__init__(handler, host, port, **options)
+        self.title = title
 
     async def stop(self) -> None:
         """Close the server and its connections (going away); safe to call twice."""
         _forget(self.title, self)
-        await close_within(self.server, 3)
+        await super().stop()
 
     def __repr__(self) -> str:
-        state = "running" if self.server.is_serving() else "stopped"
+        state = "running" if self.server is not None and self.server.is_serving() else "stopped"
         return f"<{self.title} on {self.url}: {state}>"
 
 
 async def start_server(
-    handler: Callable[[ServerConnection], Awaitable[None]],
+    handler: Handler,
     port: int = 0,
     *,
     title: str = "Server",
     host: str = LOOPBACK,
     **serve_options: Any,
-) -> BackgroundServer:
+) -> NotebookServer:
     """Serve ``handler`` in the background and return a handle with ``url`` and ``stop()``.
 
     The server listens on a port the operating system chooses (``port=0``, the default),
@@ -116,21 +117,20 @@ async def start_server(
     is stopped first, so the cell can be run again and again.
     """
     replaced = await stop_title(title)
-    server = None
+    handle = None
     if port == 0 and title in _last_ports:
         # The same port again, while it is free: a chat page left open on the old server
         # reconnects to the new one. Taken meanwhile (by anyone), any free port will do.
         with contextlib.suppress(OSError):
-            server = await serve(handler, host, _last_ports[title], **serve_options)
+            again = NotebookServer(title, handler, host, _last_ports[title], **serve_options)
+            handle = await again.start()
     try:
-        server = server or await serve(handler, host, port, **serve_options)
+        handle = handle or await NotebookServer(title, handler, host, port, **serve_options).start()
     except OSError as error:
         raise PortInUse(port, error) from None
-    url = server_url(server, host, secure=serve_options.get("ssl") is not None)
-    handle = BackgroundServer(title, server, url, port_of(url))
     _remember(title, handle)
     _last_ports[title] = handle.port
-    print(f"{title} listening on {url}{replaced}")
+    print(f"{title} listening on {handle.url}{replaced}")
     return handle
 
 

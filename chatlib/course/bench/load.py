@@ -19,6 +19,8 @@ import time
 import zlib
 from array import array
 
+from chatlib.serving import LOOPBACK
+
 MESSAGE_SIZE = 128  # bytes of each chat message, as in the issue.
 INFLATE_TAIL = b"\x00\x00\xff\xff"
 
@@ -82,7 +84,7 @@ class LeanClient(asyncio.Protocol):
         key = base64.b64encode(os.urandom(16)).decode()
         lines = [
             "GET / HTTP/1.1",
-            f"Host: 127.0.0.1:{self.port}",
+            f"Host: {LOOPBACK}:{self.port}",
             "Upgrade: websocket",
             "Connection: Upgrade",
             f"Sec-WebSocket-Key: {key}",
@@ -227,7 +229,7 @@ async def connect_client(
     if receive_buffer is not None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
     sock.setblocking(False)
-    await loop.sock_connect(sock, ("127.0.0.1", port))
+    await loop.sock_connect(sock, (LOOPBACK, port))
     _, client = await loop.create_connection(
         lambda: client_class(port, name, deliveries, compression), sock=sock
     )

@@ -18,6 +18,8 @@ import socket
 
 from aiohttp import WSMsgType, web
 
+from chatlib.serving import LOOPBACK
+
 SOCKETS = web.AppKey("sockets", list[web.WebSocketResponse])
 SEND_BUFFER = web.AppKey("send_buffer", int)
 COMPRESS = web.AppKey("compress", bool)
@@ -53,10 +55,10 @@ async def serve_aiohttp(port: int, send_buffer: int, compression: bool) -> None:
     app.router.add_get("/", chat_handler)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", port)
+    site = web.TCPSite(runner, LOOPBACK, port)
     await site.start()
     bound = runner.addresses[0][1]
-    print(f"Bench aiohttp listening on ws://127.0.0.1:{bound} (Ctrl-C to stop)", flush=True)
+    print(f"Bench aiohttp listening on ws://{LOOPBACK}:{bound} (Ctrl-C to stop)", flush=True)
     try:
         await asyncio.Event().wait()  # Until SIGTERM or SIGKILL: the benchmark stops it.
     finally:

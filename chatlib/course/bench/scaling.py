@@ -40,7 +40,8 @@ from chatlib.course.bench.load import (
 from chatlib.course.bench.measure import cpu_seconds, machine_busy_seconds
 from chatlib.course.bench.sessions import READ_PAUSE, ServerProcess, wait_until_quiet
 from chatlib.course.redis_process import RedisNotStarted, RedisServer
-from chatlib.fanout import text_frame
+from chatlib.serving import LOOPBACK
+from chatlib.websockets_internals import text_frame
 
 SETUPS = ("1 process", "1 process + Redis", "2 processes + Redis")
 NO_FLOOD_LIMIT = "1000000000"  # Two senders talk for a whole class: lift the flood guard.
@@ -55,7 +56,7 @@ WINDOW = 1024
 def chat_server(redis_url: str | None) -> ServerProcess:
     """chatlib's chat server on any free port, with or without a shared room."""
     server = ServerProcess("chat", False)
-    server.args = [sys.executable, "-m", "chatlib", "chat-server", "--host", "127.0.0.1"]
+    server.args = [sys.executable, "-m", "chatlib", "chat-server", "--host", LOOPBACK]
     server.args += ["--port", "0", "--flood-messages", NO_FLOOD_LIMIT, "--log-level", "WARNING"]
     if redis_url is not None:
         server.args += ["--redis", redis_url]

@@ -30,8 +30,8 @@ import socket
 from websockets.asyncio.server import ServerConnection, broadcast
 
 from chatlib.chat_server import ChatLimits, ChatRoom, ChatServer, serve_options
-from chatlib.fanout import text_frame, writable
-from chatlib.serving import run_until_interrupted, serve_until_stopped
+from chatlib.serving import LOOPBACK, run_until_interrupted, serve_until_stopped
+from chatlib.websockets_internals import text_frame, writable, write_frames
 
 # The kernel's send buffer of every connection, the same for every variant. Left to itself,
 # Linux grows it up to 4 MiB per connection on 127.0.0.1, so that a reader that stops hides
@@ -75,7 +75,7 @@ class FramedOnceRoom(BareRoom):
         frame = text_frame(message)
         for client in self.clients:
             if writable(client):
-                client.transport.write(frame)
+                write_frames(client, frame)
 
 
 class SequentialRoom(BareRoom):
@@ -162,7 +162,7 @@ async def main(variant: str, port: int, compression: bool) -> None:
         return
     await serve_until_stopped(
         make_handler(variant),
-        "127.0.0.1",
+        LOOPBACK,
         port,
         title=f"Bench {variant}",
         **server_options(variant, compression),

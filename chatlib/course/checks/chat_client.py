@@ -15,7 +15,7 @@ from chatlib.course.checks.clients import ClientUnderTest
 from chatlib.course.checks.core import CheckFailed, NotCheckedHere, Requirements, on_windows
 from chatlib.course.checks.participants import in_quotes, quoted
 from chatlib.course.harness import EXIT_LIMIT, STARTUP_LIMIT
-from chatlib.serving import free_port
+from chatlib.serving import LOOPBACK, free_port
 
 REQUIREMENTS = Requirements()
 
@@ -185,7 +185,7 @@ async def server_going_away_is_reported(client: ClientUnderTest) -> None:
     good_practice=True,
 )
 async def unreachable_server_is_reported(client: ClientUnderTest) -> None:
-    url = f"ws://127.0.0.1:{free_port()}"
+    url = f"ws://{LOOPBACK}:{free_port()}"
     program = await client.start_another(connect_to=url)
     # A client may ask for the name before it connects: it gets one, as a user would type it.
     await program.type("Alice\n")
@@ -244,7 +244,7 @@ def is_the_default_url(url: str) -> bool:
     parsed = urlsplit(url)
     return (
         parsed.scheme == "ws"
-        and parsed.hostname in ("localhost", "127.0.0.1")
+        and parsed.hostname in ("localhost", LOOPBACK)
         and parsed.port == DEFAULT_PORT
         and parsed.path in ("", "/")
     )
@@ -274,7 +274,7 @@ async def default_url_is_used(client: ClientUnderTest) -> None:
     needs=sends_the_name_first,
 )
 async def url_option_is_used(client: ClientUnderTest) -> None:
-    wanted = f"ws://127.0.0.1:{free_port()}"
+    wanted = f"ws://{LOOPBACK}:{free_port()}"
     async with client.another("--url", wanted) as another:
         # A client may ask for the name before it connects: it gets one, as a user types it.
         await another.program.type("Alice\n")

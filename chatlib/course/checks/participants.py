@@ -11,6 +11,7 @@ from websockets.frames import CLOSE_CODE_EXPLANATIONS
 
 from chatlib.course.checks.core import ARRIVAL_LIMIT, RESPONSIVE_LIMIT, CheckFailed, error_text
 from chatlib.course.harness import Changes
+from chatlib.websockets_internals import abort
 
 
 def escaped(text: str) -> str:
@@ -144,7 +145,7 @@ class Participant:
 
     def vanish(self) -> None:
         """Drop the connection without a goodbye, as a crashed client or lost network does."""
-        self.websocket.transport.abort()
+        abort(self.websocket)
 
     async def gone(self, within: float = ARRIVAL_LIMIT) -> None:
         """Wait (at most ``within`` s) until ``vanish`` has shut this side's socket."""

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.asyncio.server import ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
 
@@ -23,7 +23,7 @@ from chatlib.course.harness import (
     RunningProgram,
     start_launched_server,
 )
-from chatlib.serving import Handler, close_within, free_port, server_url
+from chatlib.serving import LOOPBACK, BackgroundServer, Handler, free_port
 
 
 @dataclass
@@ -94,12 +94,9 @@ async def serving_handler(handler: Handler) -> AsyncIterator[ServerUnderTest]:
             target.handler_errors.append(error)
             await websocket.close(CloseCode.INTERNAL_ERROR, "handler error")
 
-    server = await serve(recording_handler, "127.0.0.1", 0)
-    target.url = server_url(server, "127.0.0.1")
-    try:
+    async with BackgroundServer(recording_handler) as server:
+        target.url = server.url
         yield target
-    finally:
-        await close_within(server, 3)
 
 
 async def stops_cleanly_on_ctrl_c(server: ServerUnderTest) -> None:
@@ -162,7 +159,7 @@ async def takes_host_and_port_options(server: ServerUnderTest) -> None:
     if server.program is None:
         raise NotCheckedHere("a handler served from a notebook cell has no command line")
     port = free_port()
-    options = ["--host", "127.0.0.1", "--port", str(port)]
+    options = ["--host", LOOPBACK, "--port", str(port)]
     started = f"Started with `{' '.join(options)}`"
     try:
         program = await start_launched_server(

@@ -31,6 +31,9 @@ import sys
 REPORT_TO = "CHATLIB_REPORT_TO"  # "127.0.0.1:PORT": where the checker listens for reports.
 CONNECT_TO = "CHATLIB_CONNECT_TO"  # The URL every client of the program is sent to.
 SERVE_HOST = "127.0.0.1"  # Loopback only: a program under test is never reachable from outside.
+# (Written out, not chatlib.serving.LOOPBACK: this module runs inside the learner's program
+# and imports nothing of chatlib, whose serving module would load websockets before the
+# program does, and a websockets.py beside the program would no longer hide the library.)
 
 
 class Reporter:

@@ -8,12 +8,13 @@ shut down as a real server does, or cut the connection as a crash would.
 import contextlib
 from typing import Any
 
-from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from chatlib.course.harness.programs import STARTUP_LIMIT
 from chatlib.course.harness.waiting import Changes
-from chatlib.serving import close_within, server_url
+from chatlib.serving import BackgroundServer
+from chatlib.websockets_internals import abort
 
 # How long a message may take to reach the scripted server by default.
 MESSAGE_LIMIT = 3.0
@@ -24,7 +25,7 @@ class ScriptedServer:
 
     def __init__(self) -> None:
         self.url = ""
-        self.server: Server | None = None
+        self.server: BackgroundServer | None = None
         self.connections: list[ServerConnection] = []
         self.received: list[str | bytes] = []  # Every message, from every client, in order.
         self.close_codes: list[int | None] = []  # One per ended connection (1006: none sent).
@@ -37,8 +38,8 @@ class ScriptedServer:
 
         A port already in use raises ``OSError``.
         """
-        self.server = await serve(self._handler, "127.0.0.1", port)
-        self.url = server_url(self.server, "127.0.0.1")
+        self.server = await BackgroundServer(self._handler, port=port).start()
+        self.url = self.server.url
         return self.url
 
     async def __aenter__(self) -> "ScriptedServer":
@@ -96,9 +97,9 @@ class ScriptedServer:
     def drop_connections(self) -> None:
         """Cut every connection without a closing handshake, like a crash or a lost network."""
         for websocket in self.connections:
-            websocket.transport.abort()
+            abort(websocket)
 
     async def stop(self) -> None:
         """Shut down as a real server does on Ctrl-C: every connection closes with 1001."""
         if self.server is not None:
-            await close_within(self.server, 5)
+            await self.server.stop()
