@@ -548,7 +548,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except FileNotFoundError as error:
         # The exercise commands need the course folder; imported here, as only they do.
-        from chatlib.course.checks.files import CourseFolderNotFound
+        from chatlib.course.folders import CourseFolderNotFound
 
         if not isinstance(error, CourseFolderNotFound):
             raise

@@ -43,11 +43,11 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from chatlib.commands import in_folder, quoted
 from chatlib.course.checks import pipeline
 from chatlib.course.checks.catalogue import EXERCISES
-from chatlib.course.checks.files import course_folder, find_course_folder
-from chatlib.course.checks.participants import Participant
 from chatlib.course.checks.renderers import notebook_report
 from chatlib.course.checks.results import CheckResult
+from chatlib.course.folders import course_folder, find_course_folder
 from chatlib.course.harness import RunningProgram, start_server_program
+from chatlib.course.participants import Participant
 from chatlib.course.redis_process import REDIS_MISSING, redis_binary, redis_command
 from chatlib.serving import LOOPBACK, close_within, free_port, page_url, server_url
 

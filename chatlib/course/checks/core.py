@@ -16,10 +16,9 @@ from typing import Any
 from websockets.exceptions import WebSocketException
 
 from chatlib.course.harness import on_windows as on_windows  # Requirements ask it here.
+from chatlib.course.participants import ARRIVAL_LIMIT, ConversationFailed
+from chatlib.course.wording import error_text
 
-# How long a chat line may take to arrive. On one machine a line arrives in well under a
-# millisecond; a second leaves room for a slow laptop without hiding a line that never comes.
-ARRIVAL_LIMIT = 1.0
 # How long a server may leave a ping unanswered while it serves someone else. A server that
 # gives way at every await answers in a few milliseconds even on a busy machine; one that
 # blocks its event loop (time.sleep in a handler) answers only when the block ends.
@@ -162,14 +161,6 @@ class Outcome:
     detail: str = ""
 
 
-def error_text(error: BaseException) -> str:
-    """An error in words for a message: its text, or its type when the text is empty.
-
-    ``str(TimeoutError())`` is "": a message must never say "failed ()".
-    """
-    return str(error) or type(error).__name__
-
-
 def no_answer_text(error: TimeoutError) -> str:
     """A timeout in words: what it said, or that the program did not answer in time."""
     said = str(error)
@@ -218,7 +209,9 @@ async def attempt(requirement: Requirement, target: Any) -> Outcome:
     """Run the requirement's check on ``target``; what it found, without the program's report."""
     try:
         await requirement.check(target)
-    except CheckFailed as failure:
+    except (CheckFailed, ConversationFailed) as failure:
+        # A participant that could not do its part (connect, send, hear a line) is a
+        # requirement not met: its message says what happened.
         return Outcome(requirement, False, str(failure))
     except NotCheckedHere as reason:
         return Outcome(requirement, None, str(reason))

@@ -1,4 +1,4 @@
-"""Where a learner's files are, and how to name a file so the learner recognises it.
+"""Where the course folder is, where a learner's files are, and how to name a file to a learner.
 
 The course folder is the one that holds ``exercises/`` (the learner's files) and
 ``solutions/``: a clone of the course's repository. chatlib finds it from where the learner
@@ -10,14 +10,14 @@ course folder; only an editable install (``make lab``) leaves it inside one.
 terminal opens in the repository, a notebook's kernel runs in ``notebooks/``), and last in
 the folder around chatlib's own source, for a checkout run from elsewhere. Every part of
 chatlib that reads ``exercises/`` or ``solutions/`` (the checks, ``progress``, ``reset``,
-``watch``, the notebook helpers) goes through it. Each exercise's file is named after it
-(:attr:`chatlib.course.checks.catalogue.Exercise.file_name`).
+``lab``, the command line, the notebook helpers) goes through it. Each exercise's file is
+named after it (:attr:`chatlib.course.checks.catalogue.Exercise.file_name`); this module
+takes that name, and imports nothing of the checker, which builds on it.
 """
 
 from pathlib import Path
 
 import chatlib
-from chatlib.course.checks.catalogue import Exercise
 
 # The folder that marks the course folder, and the one beside it with the answers.
 EXERCISES = "exercises"
@@ -66,14 +66,14 @@ def exercises_folder(folder: str | Path | None = None) -> Path:
     return course_folder() / EXERCISES
 
 
-def learner_file(exercise: Exercise, folder: str | Path | None = None) -> Path:
-    """The learner's file for the exercise: ``NAME.py`` in the exercises folder."""
-    return exercises_folder(folder) / exercise.file_name
+def learner_file(file_name: str, folder: str | Path | None = None) -> Path:
+    """The learner's file of that name (an exercise's ``NAME.py``) in the exercises folder."""
+    return exercises_folder(folder) / file_name
 
 
-def solution_file(exercise: Exercise) -> Path:
-    """The course's solution of the exercise: ``solutions/NAME.py`` in the course folder."""
-    return course_folder() / SOLUTIONS / exercise.file_name
+def solution_file(file_name: str) -> Path:
+    """The course's solution of that name: ``solutions/NAME.py`` in the course folder."""
+    return course_folder() / SOLUTIONS / file_name
 
 
 def display_path(path: Path) -> str:
