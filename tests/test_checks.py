@@ -25,6 +25,7 @@ from chatlib.course.checks import EXERCISES, Exercise, Requirement
 from chatlib.course.checks.catalogue import COURSE_FINISHED, Kind, next_exercise
 from chatlib.course.checks.core import (
     CheckFailed,
+    Origin,
     Outcome,
     Requirements,
     error_text,
@@ -275,7 +276,7 @@ def assignment_unmet(result: CheckResult) -> list[str]:
     return [
         f"{outcome.requirement.key}: {outcome.detail}"
         for outcome in result.outcomes
-        if outcome.met is False and outcome.requirement.kind == "assignment"
+        if outcome.met is False and outcome.requirement.origin is Origin.ASSIGNMENT
     ]
 
 
@@ -432,7 +433,7 @@ def test_a_good_practice_requirement_is_labelled_in_every_report() -> None:
     [requirement] = [
         r for r in CHAT_SERVER.requirements if r.key == "stays_responsive_while_relaying"
     ]
-    assert requirement.good_practice and requirement.kind == "good practice"
+    assert requirement.good_practice and requirement.origin is Origin.GOOD_PRACTICE
     outcome = Outcome(requirement, False, "Carol's ping waited 1.0 s.")
     assert f"{requirement.summary} (good practice)" in outcome_text(outcome)
     report = NotebookReport()
@@ -441,7 +442,7 @@ def test_a_good_practice_requirement_is_labelled_in_every_report() -> None:
     [item] = CheckResult(CHAT_SERVER, [outcome]).to_json()["requirements"]
     assert item["kind"] == "good practice"
     assignment = next(r for r in CHAT_SERVER.requirements if not r.good_practice and not r.extra)
-    assert assignment.kind == "assignment" and "(good practice)" not in outcome_text(
+    assert assignment.origin is Origin.ASSIGNMENT and "(good practice)" not in outcome_text(
         Outcome(assignment, True)
     )
 

@@ -20,8 +20,8 @@ from pathlib import Path
 import chatlib
 
 # The folder that marks the course folder, and the one beside it with the answers.
-EXERCISES = "exercises"
-SOLUTIONS = "solutions"
+EXERCISES_FOLDER = "exercises"
+SOLUTIONS_FOLDER = "solutions"
 
 # The folder around the chatlib package: the course folder when chatlib is a checkout's
 # source (an editable install), somewhere in site-packages after a regular install.
@@ -33,8 +33,9 @@ class CourseFolderNotFound(FileNotFoundError):
 
     def __init__(self, start: Path) -> None:
         super().__init__(
-            f"No course folder found: neither {start} nor a folder above it holds {EXERCISES}/."
-            f" Run this from the course's folder (or one inside it), or give --folder DIR."
+            f"No course folder found: neither {start} nor a folder above it holds"
+            f" {EXERCISES_FOLDER}/. Run this from the course's folder (or one inside it), or"
+            " give --folder DIR."
         )
 
 
@@ -46,7 +47,7 @@ def find_course_folder(start: str | Path | None = None) -> Path | None:
     """
     here = Path(start if start is not None else Path.cwd()).resolve()
     for folder in (here, *here.parents, PACKAGE_PARENT):
-        if (folder / EXERCISES).is_dir():
+        if (folder / EXERCISES_FOLDER).is_dir():
             return folder
     return None
 
@@ -63,7 +64,7 @@ def exercises_folder(folder: str | Path | None = None) -> Path:
     """The learner's files: ``folder`` when given, else the course folder's ``exercises/``."""
     if folder is not None:
         return Path(folder)
-    return course_folder() / EXERCISES
+    return course_folder() / EXERCISES_FOLDER
 
 
 def learner_file(file_name: str, folder: str | Path | None = None) -> Path:
@@ -73,7 +74,7 @@ def learner_file(file_name: str, folder: str | Path | None = None) -> Path:
 
 def solution_file(file_name: str) -> Path:
     """The course's solution of that name: ``solutions/NAME.py`` in the course folder."""
-    return course_folder() / SOLUTIONS / file_name
+    return course_folder() / SOLUTIONS_FOLDER / file_name
 
 
 def display_path(path: Path) -> str:

@@ -36,10 +36,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 
+from chatlib import client_errors
 from chatlib.commands import in_folder, quoted
 from chatlib.course.checks import pipeline
 from chatlib.course.checks.catalogue import EXERCISES
@@ -266,8 +266,8 @@ async def start_redis(port: int | None = None, *, title: str = "Redis") -> Backg
 
 
 def port_of(url: str) -> int:
-    """The port of a ``ws://host:port`` URL."""
-    port = urlsplit(url).port
+    """The port of a ``ws://host:port`` URL; raises ``ValueError`` when it names none."""
+    port = client_errors.port_of(url)
     if port is None:
         raise ValueError(f"{url} names no port")
     return port

@@ -11,6 +11,7 @@ import asyncio
 from urllib.parse import urlsplit
 
 from chatlib import DEFAULT_PORT, DEFAULT_URL
+from chatlib.client_errors import port_of
 from chatlib.course.checks.clients import ClientUnderTest
 from chatlib.course.checks.core import CheckFailed, NotCheckedHere, Requirements, on_windows
 from chatlib.course.harness import EXIT_LIMIT, STARTUP_LIMIT
@@ -29,8 +30,8 @@ async def require_clean_exit(client: ClientUnderTest, action: str) -> None:
     exit_code = await client.program.wait_for_exit()
     if exit_code is None:
         raise CheckFailed(
-            f"After {action}, the client should end within 5 s; it kept running (is a thread"
-            " that waits for the keyboard keeping it alive? A daemon thread would not)."
+            f"After {action}, the client should end within {EXIT_LIMIT:g} s; it kept running (is"
+            " a thread that waits for the keyboard keeping it alive? A daemon thread would not)."
         )
     if "Traceback" in client.program.stderr.text():
         raise CheckFailed(f"After {action}, the client should end quietly; it printed a traceback.")
@@ -168,8 +169,9 @@ async def server_going_away_is_reported(client: ClientUnderTest) -> None:
     exit_code = await client.program.wait_for_exit()
     if exit_code is None:
         raise CheckFailed(
-            "The server shut down; the client should say so and end within 5 s; it kept running"
-            " (is a thread blocked in input() keeping it alive?)."
+            "The server shut down; the client should say so and end within"
+            f" {EXIT_LIMIT:g} s; it kept running (is a thread blocked in input() keeping it"
+            " alive?)."
         )
     if "Traceback" in client.program.stderr.text():
         raise CheckFailed(
@@ -246,7 +248,7 @@ def is_the_default_url(url: str) -> bool:
     return (
         parsed.scheme == "ws"
         and parsed.hostname in ("localhost", "127.0.0.1")
-        and parsed.port == DEFAULT_PORT
+        and port_of(url) == DEFAULT_PORT  # None for a port that is not one ("ws://h:abc").
         and parsed.path in ("", "/")
     )
 

@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from websockets.exceptions import WebSocketException
@@ -67,6 +68,14 @@ class ProgramProblem(Exception):
 Check = Callable[[Any], Awaitable[None]]
 
 
+class Origin(StrEnum):
+    """Where a requirement comes from; its value is the word a report and a grader read."""
+
+    ASSIGNMENT = "assignment"  # The assignment's own text.
+    GOOD_PRACTICE = "good practice"  # The syllabus' common mistakes (do not block the loop).
+    EXTRA = "extra"  # A rule of chatlib's fuller reference, beyond the assignment.
+
+
 @dataclass(frozen=True)
 class Requirement:
     """One requirement of an exercise, and the check that proves it."""
@@ -87,11 +96,11 @@ class Requirement:
     time_limit: float = REQUIREMENT_TIME_LIMIT
 
     @property
-    def kind(self) -> str:
-        """Where the rule comes from, in words for a report: "assignment", "good practice"..."""
+    def origin(self) -> "Origin":
+        """Where the rule comes from: the assignment, good practice, or chatlib's extras."""
         if self.extra:
-            return "extra"
-        return "good practice" if self.good_practice else "assignment"
+            return Origin.EXTRA
+        return Origin.GOOD_PRACTICE if self.good_practice else Origin.ASSIGNMENT
 
 
 class Requirements(list[Requirement]):
