@@ -170,26 +170,6 @@ async def close_within(server: Server, deadline: float) -> None:
             await server.wait_closed()
 
 
-def one_line_errors(record: logging.LogRecord) -> bool:
-    """A logging filter that folds a record's traceback into one line of text.
-
-    A server log is read by people: "opening handshake failed (InvalidMessage: did not
-    receive a valid HTTP request)" says all that matters about a client that sent garbage,
-    where a 30-line traceback would bury the lines around it.
-    """
-    if record.exc_info and record.exc_info[1] is not None:
-        error = record.exc_info[1]
-        cause = error.__cause__ or error.__context__
-        detail = f"{type(error).__name__}: {error}"
-        if cause is not None:
-            detail += f"; caused by {type(cause).__name__}: {cause}"
-        record.msg = f"{record.getMessage()} ({detail})"
-        record.args = None
-        record.exc_info = None
-        record.exc_text = None
-    return True
-
-
 def no_address_could_be_bound(error: OSError) -> bool:
     """True for asyncio's "could not bind on any address" (Python 3.13 and newer): it skips
     the addresses this machine cannot assign, taking them for a family that is turned off,
