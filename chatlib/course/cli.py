@@ -20,7 +20,11 @@ from chatlib.serving import Handler, run_until_interrupted, serve_until_stopped
 
 @dataclass(frozen=True)
 class Command:
-    """One sub-command: what ``--help`` says of it, its options, and what runs it."""
+    """One sub-command: what ``--help`` says of it, its options, and what runs it.
+
+    ``run`` takes the parsed options and returns the exit status. It imports the lesson's
+    module it runs when it runs, so that ``--help`` or one server loads nothing else.
+    """
 
     help: str
     add_arguments: Callable[[argparse.ArgumentParser], None]
@@ -34,18 +38,21 @@ def serve(args: argparse.Namespace, handler: Handler, title: str) -> int:
 
 
 def run_echo_server(args: argparse.Namespace) -> int:
+    """The echo server of notebook 01: every message goes back to its sender."""
     from chatlib.echo import echo
 
     return serve(args, echo, "Echo server")
 
 
 def run_uppercase_server(args: argparse.Namespace) -> int:
+    """The uppercase server: every message comes back in capitals."""
     from chatlib.uppercase import shout
 
     return serve(args, shout, "Uppercase server")
 
 
 def run_broadcast_server(args: argparse.Namespace) -> int:
+    """The broadcast server: every message goes to every client."""
     from chatlib.broadcast import BroadcastRoom
 
     return serve(args, BroadcastRoom().handler, "Broadcast server")
