@@ -2,7 +2,7 @@
 
 Every server in chatlib (echo, uppercase, broadcast, chat) serves through
 :func:`serve_until_stopped`, run by :func:`run_until_interrupted` (``python -m chatlib``
-does both, in :func:`chatlib.course.cli.run_server`), so they all behave the same way on the
+does both, in :func:`chatlib.course.cli.serve`), so they all behave the same way on the
 command line:
 
 - once listening, they print one line with the URL to connect to (with ``--port 0`` the
