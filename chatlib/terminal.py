@@ -6,7 +6,9 @@ daemon thread instead and hands each line to the event loop. A daemon thread doe
 the program alive, so the client can exit while the thread still waits for a key press.
 
 When a message arrives while the user is typing, :func:`show` prints it on a new line *above*
-the one being typed, so the half-typed text stays where it was.
+the one being typed, so the half-typed text stays where it was. Text from the network goes
+through :func:`visible` first: no control character of it reaches the terminal (the chat
+server relays every line through it too).
 
 Whatever happens, the user gets their terminal back as it was: :func:`terminal_settings_restored`
 wraps the whole client (see there why saving and restoring the settings is not enough).
