@@ -28,7 +28,6 @@ connection drops without a closing handshake, or when the server closes it with 
 
 import asyncio
 import ssl
-import unicodedata
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -36,7 +35,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
 
 from chatlib.client_errors import CONNECTION_FAILURES, explain_connection_failure
-from chatlib.terminal import END_OF_INPUT_KEY, KeyboardLines, is_interactive, show
+from chatlib.terminal import END_OF_INPUT_KEY, KeyboardLines, is_interactive, show, visible
 
 QUIT_COMMAND = "/quit"
 SERVER_PROGRAM = "chat-server"  # What serves this client: `python -m chatlib chat-server`.
@@ -182,11 +181,7 @@ def printable_lines(message: str | bytes) -> list[str]:
     """
     if isinstance(message, bytes):
         return [f"(The server sent {len(message)} bytes of binary data; only text is shown.)"]
-    lines = [
-        "".join(" " if unicodedata.category(char) == "Cc" else char for char in line)
-        for line in message.splitlines()
-    ]
-    return lines or [""]
+    return [visible(line) for line in message.splitlines()] or [""]
 
 
 def report_end(closed: ConnectionClosed) -> int:

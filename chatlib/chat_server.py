@@ -43,6 +43,7 @@ from websockets.frames import CloseCode
 
 from chatlib.fanout import FanOut
 from chatlib.serving import serve_until_stopped
+from chatlib.terminal import visible
 from chatlib.web import OriginPolicy, chat_page
 from chatlib.websockets_internals import abort
 
@@ -153,11 +154,16 @@ def departure_line(name: str) -> str:
     return server_line(f"{name} has left the chat.")
 
 
+def greeting(name: str) -> str:
+    """How every welcome starts: a client reads by it that ``name`` was accepted."""
+    return f"Welcome, {name}!"
+
+
 def welcome_text(name: str, others: list[str]) -> str:
     """The newcomer's welcome, which says who is already here."""
     if not others:
-        return f"Welcome, {name}! You are the first one here."
-    return f"Welcome, {name}! Here now: {', '.join(others)}."
+        return f"{greeting(name)} You are the first one here."
+    return f"{greeting(name)} Here now: {', '.join(others)}."
 
 
 # --- The rules for names and messages ---------------------------------------------------------
@@ -251,16 +257,6 @@ def message_lines(text: str) -> list[str]:
     of its own, with the sender's name in front. Control characters (tabs, escape sequences
     that move the cursor, carriage returns) become spaces, and blank lines are dropped.
     """
-
-    def visible(line: str) -> str:
-        # Every control character is unprintable, so a printable line has none to replace.
-        # isprintable() checks the whole line in C, about ten times faster than asking for
-        # each character's category in Python (profiled: the room's costliest step at 10
-        # clients). Most lines are printable; only the others take the slow path.
-        if line.isprintable():
-            return line
-        return "".join(" " if unicodedata.category(char) == "Cc" else char for char in line)
-
     visible_lines = (visible(line).rstrip() for line in text.splitlines())
     return [line for line in visible_lines if line.strip()]
 

@@ -18,14 +18,20 @@ from chatlib import DEFAULT_PORT
 from chatlib.commands import chatlib_command
 
 
+def port_of(url: str) -> int | None:
+    """The port a ``ws://host:port`` URL names; ``None`` when it names none, or no valid one."""
+    try:
+        return urlsplit(url).port
+    except ValueError:  # "ws://host:99999" or "ws://host:abc": not a port at all.
+        return None
+
+
 def start_command(server_program: str, url: str) -> str:
     """The command that starts ``server_program`` (``"chat-server"``) where ``url`` points:
     with ``--port`` when the URL's port is not the default one, so that the advice starts the
-    server the client was looking for, not one on port 8765."""
-    try:
-        port = urlsplit(url).port
-    except ValueError:  # Not a port at all: the URL is explained as invalid elsewhere.
-        port = None
+    server the client was looking for, not one on port 8765. (A URL with no valid port is
+    explained as invalid elsewhere.)"""
+    port = port_of(url)
     options = ["--port", str(port)] if port not in (None, DEFAULT_PORT) else []
     return chatlib_command(server_program, *options)
 

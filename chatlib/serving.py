@@ -4,7 +4,7 @@ Every server chatlib starts goes through :class:`BackgroundServer`: it serves in
 loop while the code that started it goes on, knows its URL, and stops within one deadline,
 :data:`CLOSE_TIMEOUT`. On the command line, every server (echo, uppercase, broadcast, chat)
 serves through :func:`serve_until_stopped`, run by :func:`run_until_interrupted`
-(``python -m chatlib`` does both, in :func:`chatlib.course.cli.run_server`), so they all
+(``python -m chatlib`` does both, in :func:`chatlib.course.cli.serve`), so they all
 behave the same way there:
 
 - once listening, they print one line with the URL to connect to (with ``--port 0`` the
@@ -215,26 +215,6 @@ async def close_within(server: Server, deadline: float) -> None:
             abort(connection)
         async with asyncio.timeout(1):
             await server.wait_closed()
-
-
-def one_line_errors(record: logging.LogRecord) -> bool:
-    """A logging filter that folds a record's traceback into one line of text.
-
-    A server log is read by people: "opening handshake failed (InvalidMessage: did not
-    receive a valid HTTP request)" says all that matters about a client that sent garbage,
-    where a 30-line traceback would bury the lines around it.
-    """
-    if record.exc_info and record.exc_info[1] is not None:
-        error = record.exc_info[1]
-        cause = error.__cause__ or error.__context__
-        detail = f"{type(error).__name__}: {error}"
-        if cause is not None:
-            detail += f"; caused by {type(cause).__name__}: {cause}"
-        record.msg = f"{record.getMessage()} ({detail})"
-        record.args = None
-        record.exc_info = None
-        record.exc_text = None
-    return True
 
 
 def no_address_could_be_bound(error: OSError) -> bool:

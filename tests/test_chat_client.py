@@ -23,7 +23,7 @@ import pytest
 
 from chatlib.chat_server import ChatServer
 from chatlib.course.checks import EXERCISES
-from chatlib.course.checks.files import solution_file
+from chatlib.course.folders import solution_file
 from chatlib.course.harness import STARTUP_LIMIT, ScriptedServer
 from chatlib.serving import BackgroundServer
 
@@ -45,7 +45,7 @@ PROMPTLY = 1.0  # seconds: how fast a message must reach the screen
 ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
 
 CHATLIB_CLIENT = [sys.executable, "-m", "chatlib", "chat-client"]
-SOLUTION_CLIENT = [sys.executable, str(solution_file(EXERCISES["chat_client"]))]
+SOLUTION_CLIENT = [sys.executable, str(solution_file(EXERCISES["chat_client"].file_name))]
 BOTH_CLIENTS = pytest.mark.parametrize(
     "client_command",
     [pytest.param(CHATLIB_CLIENT, id="chatlib"), pytest.param(SOLUTION_CLIENT, id="solution")],

@@ -25,17 +25,18 @@ from chatlib.course.checks import EXERCISES, Exercise, Requirement
 from chatlib.course.checks.catalogue import COURSE_FINISHED, Kind, next_exercise
 from chatlib.course.checks.core import (
     CheckFailed,
+    Origin,
     Outcome,
     Requirements,
     error_text,
     run_requirement,
 )
 from chatlib.course.checks.diagnosis import explain_traceback
-from chatlib.course.checks.files import learner_file, solution_file
-from chatlib.course.checks.participants import quoted
 from chatlib.course.checks.pipeline import Program, check
 from chatlib.course.checks.renderers import NotebookReport, outcome_text
 from chatlib.course.checks.results import CheckResult
+from chatlib.course.folders import learner_file, solution_file
+from chatlib.course.wording import quoted_lines
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECK_TIMEOUT = 120  # seconds for a whole `python -m chatlib check` run
@@ -61,7 +62,7 @@ def starter_file(exercise: Exercise) -> Path:
 def course_with_starter(folder: Path, exercise: Exercise) -> Path:
     """A course folder at ``folder`` whose exercises/ holds the untouched starter."""
     (folder / "exercises").mkdir()
-    shutil.copy(starter_file(exercise), learner_file(exercise, folder / "exercises"))
+    shutil.copy(starter_file(exercise), learner_file(exercise.file_name, folder / "exercises"))
     return folder
 
 
@@ -94,7 +95,7 @@ def test_every_exercise_has_requirements_a_starter_and_a_solution(exercise: Exer
     assert isinstance(exercise.requirements, Requirements) and exercise.requirements
     assert files("chatlib.course").joinpath("starters", exercise.file_name).is_file()
     assert starter_file(exercise).is_file()
-    assert solution_file(exercise).is_file()
+    assert solution_file(exercise.file_name).is_file()
     assert exercise.kind in (Kind.SERVER, Kind.CLIENT)
     # An optional exercise counts for nothing unless an instructor gives it points.
     assert exercise.points > 0 or exercise.optional
@@ -132,7 +133,7 @@ async def test_chatlib_meets_requirement(exercise: Exercise, requirement: Requir
 
 @pytest.mark.parametrize(("exercise", "requirement"), requirement_cases(include_extras=False))
 async def test_solution_meets_requirement(exercise: Exercise, requirement: Requirement) -> None:
-    solution = Program.file(solution_file(exercise))
+    solution = Program.file(solution_file(exercise.file_name))
     outcome = await run_requirement(requirement, lambda: solution.start(exercise))
     skip_when_not_checked(outcome)
     assert outcome.met, outcome.detail
@@ -184,7 +185,10 @@ def test_check_lists_what_the_untouched_starter_misses(tmp_path: Path) -> None:
 
 def test_check_congratulates_a_finished_exercise(tmp_path: Path) -> None:
     (tmp_path / "exercises").mkdir()
-    shutil.copy(solution_file(CHAT_SERVER), learner_file(CHAT_SERVER, tmp_path / "exercises"))
+    shutil.copy(
+        solution_file(CHAT_SERVER.file_name),
+        learner_file(CHAT_SERVER.file_name, tmp_path / "exercises"),
+    )
     result = run_check("chat_server", cwd=tmp_path)
     assert result.returncode == 0, result.stdout
     assert f"All {assignment_size(CHAT_SERVER)} requirements met. Well done!" in result.stdout
@@ -193,7 +197,7 @@ def test_check_congratulates_a_finished_exercise(tmp_path: Path) -> None:
 
 def broken_copy(tmp_path: Path, replace: str, by: str) -> Path:
     """A copy of the chat server solution with one piece of code replaced."""
-    source = solution_file(CHAT_SERVER).read_text()
+    source = solution_file(CHAT_SERVER.file_name).read_text()
     assert replace in source
     path = tmp_path / "chat_server.py"
     path.write_text(source.replace(replace, by, 1))
@@ -272,7 +276,7 @@ def assignment_unmet(result: CheckResult) -> list[str]:
     return [
         f"{outcome.requirement.key}: {outcome.detail}"
         for outcome in result.outcomes
-        if outcome.met is False and outcome.requirement.kind == "assignment"
+        if outcome.met is False and outcome.requirement.origin is Origin.ASSIGNMENT
     ]
 
 
@@ -281,7 +285,7 @@ async def test_two_checks_of_a_server_on_the_fixed_port_run_beside_a_program_on_
 ) -> None:
     """The learner's own server holds 8765 while two checks (a grader's) run a server that
     asks for exactly that port: each copy listens where the checker puts it."""
-    source = solution_file(CHAT_SERVER).read_text(encoding="utf-8")
+    source = solution_file(CHAT_SERVER.file_name).read_text(encoding="utf-8")
     fixed = source.replace(
         "serve(chat_handler, host, port)", 'serve(chat_handler, "localhost", 8765)'
     )
@@ -299,7 +303,7 @@ async def test_a_client_that_asks_for_the_default_url_reaches_the_stand_in_while
     None
 ):
     requirement = requirement_named("chat_client", "default_url_is_used")
-    client = Program.file(solution_file(EXERCISES["chat_client"]))
+    client = Program.file(solution_file(EXERCISES["chat_client"].file_name))
     with default_port_taken():
         outcome = await run_requirement(requirement, lambda: client.start(EXERCISES["chat_client"]))
     assert outcome.met, outcome.detail
@@ -328,7 +332,7 @@ def test_a_chained_traceback_is_told_by_the_exception_that_matters(tmp_path: Pat
 
 def changed_uppercase_server(tmp_path: Path, *changes: tuple[str, str]) -> Path:
     """A copy of the uppercase server solution with each ``(code, replacement)`` made once."""
-    source = solution_file(EXERCISES["uppercase_server"]).read_text(encoding="utf-8")
+    source = solution_file(EXERCISES["uppercase_server"].file_name).read_text(encoding="utf-8")
     for code, replacement in changes:
         assert code in source
         source = source.replace(code, replacement, 1)
@@ -429,7 +433,7 @@ def test_a_good_practice_requirement_is_labelled_in_every_report() -> None:
     [requirement] = [
         r for r in CHAT_SERVER.requirements if r.key == "stays_responsive_while_relaying"
     ]
-    assert requirement.good_practice and requirement.kind == "good practice"
+    assert requirement.good_practice and requirement.origin is Origin.GOOD_PRACTICE
     outcome = Outcome(requirement, False, "Carol's ping waited 1.0 s.")
     assert f"{requirement.summary} (good practice)" in outcome_text(outcome)
     report = NotebookReport()
@@ -438,13 +442,13 @@ def test_a_good_practice_requirement_is_labelled_in_every_report() -> None:
     [item] = CheckResult(CHAT_SERVER, [outcome]).to_json()["requirements"]
     assert item["kind"] == "good practice"
     assignment = next(r for r in CHAT_SERVER.requirements if not r.good_practice and not r.extra)
-    assert assignment.kind == "assignment" and "(good practice)" not in outcome_text(
+    assert assignment.origin is Origin.ASSIGNMENT and "(good practice)" not in outcome_text(
         Outcome(assignment, True)
     )
 
 
 def test_quoted_messages_show_control_characters_escaped() -> None:
-    shown = quoted(["hi\r[Carol]: fake\x1b[2K", "Zoë 李雷\u2028"])
+    shown = quoted_lines(["hi\r[Carol]: fake\x1b[2K", "Zoë 李雷\u2028"])
     assert shown == '"hi\\r[Carol]: fake\\x1b[2K", then "Zoë 李雷\\u2028"'
     assert not any(char in shown for char in "\r\x1b\u2028")
 

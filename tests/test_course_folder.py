@@ -4,7 +4,7 @@
   notebook's kernel in ``notebooks/``), not from where chatlib is installed: after a regular
   ``pip install .`` (Binder, a JupyterHub's shared environment) chatlib is in
   ``site-packages/``, far from any ``exercises/``. That case is set up here by pointing
-  :data:`chatlib.course.checks.files.PACKAGE_PARENT` elsewhere, as an installed package's would be.
+  :data:`chatlib.course.folders.PACKAGE_PARENT` elsewhere, as an installed package's would be.
 - A command a notebook prints runs as printed in a shell whose PATH does not hold the
   kernel's environment (a JupyterHub's terminal), from any folder.
 - The chat page link goes through the hub's proxy on a JupyterHub, and is the server's own
@@ -26,10 +26,9 @@ from websockets.asyncio.client import connect
 
 from chatlib.chat_server import ChatServer, serve_options
 from chatlib.commands import default_shell, in_folder, quoted
-from chatlib.course import cli, notebook
-from chatlib.course.checks import files
+from chatlib.course import cli, folders, notebook
 from chatlib.course.checks.catalogue import EXERCISES
-from chatlib.course.checks.files import (
+from chatlib.course.folders import (
     CourseFolderNotFound,
     course_folder,
     learner_file,
@@ -46,7 +45,7 @@ def installed_elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path
     """chatlib as a regular install sees it: its package's folder holds no course."""
     site_packages = tmp_path / "site-packages"
     site_packages.mkdir()
-    monkeypatch.setattr(files, "PACKAGE_PARENT", site_packages)
+    monkeypatch.setattr(folders, "PACKAGE_PARENT", site_packages)
     return site_packages
 
 
@@ -65,8 +64,8 @@ def test_a_notebook_in_the_course_finds_its_exercises_though_chatlib_is_installe
 ) -> None:
     monkeypatch.chdir(course / "notebooks")
     assert course_folder() == course.resolve()
-    assert learner_file(CHAT_SERVER) == course.resolve() / "exercises" / "chat_server.py"
-    assert solution_file(CHAT_SERVER).is_file()
+    assert learner_file(CHAT_SERVER.file_name) == course.resolve() / "exercises" / "chat_server.py"
+    assert solution_file(CHAT_SERVER.file_name).is_file()
 
 
 def test_a_terminal_in_the_course_folder_or_below_finds_the_same_folder(

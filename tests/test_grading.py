@@ -23,7 +23,7 @@ from mutants.programs import HANGING_SERVER
 from test_tooling import processes_running
 
 from chatlib.course.checks import EXERCISES
-from chatlib.course.checks.files import solution_file
+from chatlib.course.folders import solution_file
 from chatlib.course.tooling.classroom import runner_id
 from chatlib.course.tooling.submissions import learner_from_prefix
 
@@ -38,7 +38,7 @@ MOST = sum(exercise.points for exercise in EXERCISES.values())
 
 
 def solution(name: str) -> str:
-    return solution_file(EXERCISES[name]).read_text(encoding="utf-8")
+    return solution_file(EXERCISES[name].file_name).read_text(encoding="utf-8")
 
 
 def uppercase_ascii_only() -> str:

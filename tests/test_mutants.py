@@ -20,8 +20,8 @@ from mutants.catalogue import MUTANTS, Mutant
 
 from chatlib.course.checks import EXERCISES, Exercise
 from chatlib.course.checks.core import Outcome, run_requirement
-from chatlib.course.checks.files import solution_file
 from chatlib.course.checks.pipeline import Program
+from chatlib.course.folders import solution_file
 
 VARIANTS = sorted((Path(__file__).parent / "mutants" / "variants").glob("*.py"))
 AT_ONCE = 6  # Checks at the same time: most of a check is waiting (for an exit, for a line).
@@ -80,7 +80,7 @@ async def test_each_mutant_is_refused_by_the_requirement_that_names_its_mistake(
     exercise: Exercise, tmp_path: Path
 ) -> None:
     mutants = [mutant for mutant in MUTANTS if mutant.exercise == exercise.name]
-    solution = solution_file(exercise).read_text(encoding="utf-8")
+    solution = solution_file(exercise.file_name).read_text(encoding="utf-8")
     paths = []
     for mutant in mutants:
         path = tmp_path / mutant.name / exercise.file_name

@@ -20,9 +20,9 @@ import pytest
 
 from chatlib.course.checks import EXERCISES, servers
 from chatlib.course.checks.core import Outcome, Requirement, run_requirement
-from chatlib.course.checks.files import solution_file
 from chatlib.course.checks.pipeline import Program
 from chatlib.course.checks.results import CheckResult
+from chatlib.course.folders import solution_file
 from chatlib.course.harness.programs import RunningProgram
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -100,7 +100,7 @@ def requirement_named(exercise: str, key: str) -> Requirement:
 async def outcome_for_the_solution(exercise: str, key: str) -> Outcome:
     """The outcome of one requirement for the exercise's solution."""
     chosen = EXERCISES[exercise]
-    solution = Program.file(solution_file(chosen))
+    solution = Program.file(solution_file(chosen.file_name))
     return await run_requirement(requirement_named(exercise, key), lambda: solution.start(chosen))
 
 

@@ -475,7 +475,7 @@ def test_library_errors_are_logged_in_one_line():
     # websockets logs on "websockets.server" and "websockets.client", never on "websockets"
     # itself; an error with a traceback there must still become one line.
     program = (
-        "import logging, sys\n"
+        "import dataclasses, logging, sys\n"
         "from chatlib.course import cli\n"
         "def run(args):\n"
         "    try:\n"
@@ -483,7 +483,7 @@ def test_library_errors_are_logged_in_one_line():
         "    except ValueError:\n"
         "        logging.getLogger('websockets.server').exception('connection handler failed')\n"
         "    return 0\n"
-        "cli.run_server = run\n"
+        "cli.COMMANDS['echo-server'] = dataclasses.replace(cli.COMMANDS['echo-server'], run=run)\n"
         "sys.exit(cli.main(['echo-server']))\n"
     )
     result = subprocess.run(

@@ -1,6 +1,7 @@
 """The servers' command lines, run as subprocesses exactly as a learner starts them."""
 
 import asyncio
+import logging
 import signal
 import socket
 import subprocess
@@ -10,6 +11,8 @@ from pathlib import Path
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosedOK
+
+from chatlib.course.cli import OneLineFormatter
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVERS = ["echo-server", "uppercase-server", "broadcast-server", "chat-server"]
@@ -131,6 +134,18 @@ def test_a_host_that_is_not_this_machines_gets_its_own_advice_not_port_in_use():
     assert advice.startswith("This machine has no such address"), advice
 
 
+def test_a_host_that_cannot_be_found_is_said_so_not_port_in_use():
+    """.invalid names never resolve (RFC 6761): the lookup fails, and nothing is sent there."""
+    result = run_chatlib("chat-server", "--host", "nosuch.invalid", "--port", "0")
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    error, advice = result.stderr.splitlines()
+    assert error.startswith("Cannot start the server: "), error
+    assert advice.startswith("No such host: check --host"), advice
+    assert "port" not in advice
+
+
 @pytest.mark.parametrize(
     ("option", "value"),
     [
@@ -160,3 +175,23 @@ def test_the_one_process_chat_server_loads_no_redis_module() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=30, check=True
     )
     assert loaded.stdout.strip() == "[]", loaded.stdout
+
+
+def test_a_logged_error_stays_on_the_line_of_its_message():
+    """websockets logs a failed handshake with its traceback; the server's log shows one line."""
+    formatter = OneLineFormatter("%(levelname)s %(message)s")
+    try:
+        try:
+            raise EOFError("connection closed while reading HTTP request line")
+        except EOFError as cause:
+            raise ValueError("did not receive a valid HTTP request") from cause
+    except ValueError:
+        record = logging.LogRecord(
+            "websockets.server", logging.ERROR, __file__, 1, "opening handshake failed", (),
+            sys.exc_info(),
+        )  # fmt: skip
+
+    assert formatter.format(record) == (
+        "ERROR opening handshake failed (ValueError: did not receive a valid HTTP request;"
+        " caused by EOFError: connection closed while reading HTTP request line)"
+    )

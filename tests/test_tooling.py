@@ -23,9 +23,9 @@ from mutants.programs import HANGING_SERVER
 from chatlib.course.checks import EXERCISES, Exercise
 from chatlib.course.checks.catalogue import next_exercise
 from chatlib.course.checks.core import Outcome
-from chatlib.course.checks.files import solution_file
 from chatlib.course.checks.pipeline import Program, check
 from chatlib.course.checks.renderers import TerminalReport, notebook_report
+from chatlib.course.folders import solution_file
 from chatlib.course.harness.programs import KEPT_LINES, LONGEST_LINE, Output, RunningProgram
 from chatlib.course.tooling.starters import starter_text
 from chatlib.course.tooling.watch import FileChanges
@@ -82,7 +82,7 @@ def starter(name: str) -> str:
 
 
 def solution(name: str) -> str:
-    return solution_file(EXERCISES[name]).read_text(encoding="utf-8")
+    return solution_file(EXERCISES[name].file_name).read_text(encoding="utf-8")
 
 
 def chat_server_that_echoes_to_the_sender() -> str:

@@ -6,6 +6,7 @@ import pytest
 from conftest import receive
 from websockets.asyncio.client import connect
 
+from chatlib import chat_server
 from chatlib.chat_server import ChatLimits, ChatServer, serve_options
 from chatlib.course.widget import ChatWidget
 
@@ -26,6 +27,18 @@ async def test_widget_explains_a_refused_name_then_joins(chat_url):
     assert welcome == "[Server]: Welcome, Nora! You are the first one here."
     assert chat.state.value == "connected as Nora"
     assert not chat.input.disabled
+    await chat.leave()
+
+
+async def test_widget_joins_whatever_the_welcome_says(chat_url, monkeypatch):
+    """The widget knows a welcome by the server's own greeting: reword it, joining still works."""
+    monkeypatch.setattr(chat_server, "greeting", lambda name: f"Come in, {name}.")
+    chat = ChatWidget(chat_url)
+
+    welcome = await chat.join("Nora")
+
+    assert welcome == "[Server]: Come in, Nora. You are the first one here."
+    assert chat.state.value == "connected as Nora"
     await chat.leave()
 
 

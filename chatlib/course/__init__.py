@@ -5,6 +5,9 @@ they never use it.
 
 - :mod:`.checks`: each exercise's requirements, as checks that drive a running program;
 - :mod:`.harness`: running programs and stand-in peers, and waiting for what they do;
+- :mod:`.participants`: chat users played by code (the checks' Alice and Bob, notebook 06's);
+- :mod:`.folders`: where the course folder and the learner's files are;
+- :mod:`.wording`: how the course quotes what a program sent (escaped, in a report);
 - :mod:`.notebook` and :mod:`.widget`: the helpers the notebooks import
   (``from chatlib.course import notebook``);
 - :mod:`.tooling`: ``watch``, ``progress``, ``reset``, ``lab`` and the instructor's ``grade``;

@@ -11,73 +11,86 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Coroutine
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 from chatlib import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_REDIS_EXPIRY, DEFAULT_URL
-from chatlib.serving import one_line_errors, run_until_interrupted, serve_until_stopped
-
-ServerMain = Callable[[argparse.Namespace], Coroutine[Any, Any, None]]
+from chatlib.serving import Handler, run_until_interrupted, serve_until_stopped
 
 
-def serve_handler(handler_factory: Callable[[], Any], title: str) -> ServerMain:
-    """Make a ``main(args)`` that serves the handler ``handler_factory()`` returns."""
+@dataclass(frozen=True)
+class Command:
+    """One sub-command: what ``--help`` says of it, its options, and what runs it.
 
-    async def main(args: argparse.Namespace) -> None:
-        await serve_until_stopped(handler_factory(), args.host, args.port, title=title)
+    ``run`` takes the parsed options and returns the exit status. It imports the lesson's
+    module it runs when it runs, so that ``--help`` or one server loads nothing else.
+    """
 
-    return main
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+    description: str | None = None  # The sub-command's own --help; its ``help`` by default.
 
 
-def echo_server_main() -> ServerMain:
+def serve(args: argparse.Namespace, handler: Handler, title: str) -> int:
+    """Serve ``handler`` on ``--host`` and ``--port`` until Ctrl-C or SIGTERM; the exit status."""
+    return run_until_interrupted(serve_until_stopped(handler, args.host, args.port, title=title))
+
+
+def run_echo_server(args: argparse.Namespace) -> int:
+    """The echo server of notebook 01: every message goes back to its sender."""
     from chatlib.echo import echo
 
-    return serve_handler(lambda: echo, "Echo server")
+    return serve(args, echo, "Echo server")
 
 
-def uppercase_server_main() -> ServerMain:
+def run_uppercase_server(args: argparse.Namespace) -> int:
+    """The uppercase server: every message comes back in capitals."""
     from chatlib.uppercase import shout
 
-    return serve_handler(lambda: shout, "Uppercase server")
+    return serve(args, shout, "Uppercase server")
 
 
-def broadcast_server_main() -> ServerMain:
+def run_broadcast_server(args: argparse.Namespace) -> int:
+    """The broadcast server: every message goes to every client."""
     from chatlib.broadcast import BroadcastRoom
 
-    return serve_handler(lambda: BroadcastRoom().handler, "Broadcast server")
+    return serve(args, BroadcastRoom().handler, "Broadcast server")
 
 
-def chat_server_main() -> ServerMain:
+def run_chat_server(args: argparse.Namespace) -> int:
     """The chat server: a room of its own, or with ``--redis`` one shared through Redis."""
+    return run_until_interrupted(serve_chat_room(args))
+
+
+async def serve_chat_room(args: argparse.Namespace) -> None:
+    """Serve the room the options describe until a stop is requested."""
     from chatlib.chat_server import ChatLimits
 
-    async def run(args: argparse.Namespace) -> None:
-        limits = ChatLimits(**{f.name: getattr(args, f.name) for f in fields(ChatLimits)})
-        tls = server_tls_from(args)
-        if args.redis is None:
-            from chatlib.chat_server import main
+    limits = ChatLimits(**{f.name: getattr(args, f.name) for f in fields(ChatLimits)})
+    tls = server_tls_from(args)
+    if args.redis is None:
+        from chatlib.chat_server import main
 
-            await main(args.host, args.port, limits, args.allow_origin, tls, args.token_file)
-            return
-        from chatlib.shared_room import RedisUnavailable, main  # Loads the Redis client.
+        await main(args.host, args.port, limits, args.allow_origin, tls, args.token_file)
+        return
+    from chatlib.shared_room import RedisUnavailable, main  # Loads the Redis client.
 
-        try:
-            await main(
-                args.host,
-                args.port,
-                args.redis,
-                limits,
-                args.allow_origin,
-                args.redis_expiry,
-                tls,
-                args.token_file,
-            )
-        except RedisUnavailable as error:
-            # Redis unreachable at start-up: one line that says what to do, exit status 1.
-            print(f"Cannot start the chat server: {error}", file=sys.stderr)
-            raise SystemExit(1) from None
-
-    return run
+    try:
+        await main(
+            args.host,
+            args.port,
+            args.redis,
+            limits,
+            args.allow_origin,
+            args.redis_expiry,
+            tls,
+            args.token_file,
+        )
+    except RedisUnavailable as error:
+        # Redis unreachable at start-up: one line that says what to do, exit status 1.
+        print(f"Cannot start the chat server: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 def server_tls_from(args: argparse.Namespace) -> Any:
@@ -119,20 +132,6 @@ def token_file(path: str) -> str:
     if not token:
         raise argparse.ArgumentTypeError(f"{path} is empty: its first line is the token")
     return token
-
-
-SERVERS: dict[str, tuple[str, Callable[[], ServerMain]]] = {
-    "echo-server": ("Send every message back to its sender.", echo_server_main),
-    "uppercase-server": ("Reply to every message in capital letters.", uppercase_server_main),
-    "broadcast-server": ("Relay every message to every connected client.", broadcast_server_main),
-    "chat-server": ("The chat room of the assignment.", chat_server_main),
-}
-
-
-def run_server(args: argparse.Namespace) -> int:
-    """Start the server named on the command line and serve until Ctrl-C or SIGTERM."""
-    server_main = SERVERS[args.program][1]()
-    return run_until_interrupted(server_main(args))
 
 
 def above_zero(kind: type) -> Callable[[str], Any]:
@@ -303,83 +302,67 @@ def run_grade(args: argparse.Namespace) -> int:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Describe every sub-command and its options."""
-    parser = argparse.ArgumentParser(
-        prog="python -m chatlib",
-        description="The programs of the WebSockets course: servers, clients and the checker.",
+def add_server_options(parser: argparse.ArgumentParser) -> None:
+    """Every server's options: where it listens, and how much it logs."""
+    parser.add_argument("--host", default=DEFAULT_HOST, help=f"default: {DEFAULT_HOST}")
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"default: {DEFAULT_PORT}; 0 = any free"
     )
-    programs = parser.add_subparsers(dest="program", required=True, metavar="PROGRAM")
-
-    for name, (summary, _) in SERVERS.items():
-        server = programs.add_parser(name, help=summary, description=summary)
-        server.add_argument("--host", default=DEFAULT_HOST, help=f"default: {DEFAULT_HOST}")
-        server.add_argument(
-            "--port", type=int, default=DEFAULT_PORT, help=f"default: {DEFAULT_PORT}; 0 = any free"
-        )
-        server.add_argument(
-            "--log-level",
-            default="INFO",
-            choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-            help="how much to log on standard error (default: INFO)",
-        )
-        if name == "chat-server":
-            server.add_argument(
-                "--allow-origin",
-                action="append",
-                default=[],
-                metavar="ORIGIN",
-                help="also let web pages from ORIGIN (e.g. http://localhost:3000) join"
-                " the chat; may be repeated (default: only this server's own page, and"
-                " clients that are not browsers)",
-            )
-            add_security_options(server)
-            add_sharing_options(server)
-            add_chat_limits(server)
-        server.set_defaults(run=run_server)
-
-    echo_client = programs.add_parser(
-        "echo-client",
-        help="Send typed lines to an echo or uppercase server and print the replies.",
+    parser.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="how much to log on standard error (default: INFO)",
     )
-    echo_client.add_argument("--url", default=DEFAULT_URL, help=f"default: {DEFAULT_URL}")
-    echo_client.set_defaults(run=run_echo_client)
 
-    chat_client = programs.add_parser("chat-client", help="Join the chat room from this terminal.")
-    chat_client.add_argument("--url", default=DEFAULT_URL, help=f"default: {DEFAULT_URL}")
-    chat_client.add_argument("--name", help="your name in the chat (asked for when omitted)")
-    chat_client.add_argument(
+
+def add_chat_server_options(parser: argparse.ArgumentParser) -> None:
+    """A server's options, and the room's: pages allowed in, TLS, a token, Redis, limits."""
+    add_server_options(parser)
+    parser.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="also let web pages from ORIGIN (e.g. http://localhost:3000) join"
+        " the chat; may be repeated (default: only this server's own page, and"
+        " clients that are not browsers)",
+    )
+    add_security_options(parser)
+    add_sharing_options(parser)
+    add_chat_limits(parser)
+
+
+def add_url_option(parser: argparse.ArgumentParser) -> None:
+    """A client's ``--url``."""
+    parser.add_argument("--url", default=DEFAULT_URL, help=f"default: {DEFAULT_URL}")
+
+
+def add_chat_client_options(parser: argparse.ArgumentParser) -> None:
+    """The chat client's options: where, who, and what a private or secure room needs."""
+    add_url_option(parser)
+    parser.add_argument("--name", help="your name in the chat (asked for when omitted)")
+    parser.add_argument(
         "--token-file",
         type=token_file,
         metavar="FILE",
         help="join a private room: send the token on FILE's first line first",
     )
-    chat_client.add_argument(
+    parser.add_argument(
         "--cafile",
         metavar="FILE",
         help="with wss://: trust the certificate authority (PEM) in FILE, e.g. a course's"
         " own (default: the system's authorities)",
     )
-    chat_client.set_defaults(run=run_chat_client)
-
-    add_learner_tools(programs)
-    add_grade(programs)
-    return parser
 
 
 FOLDER_HELP = "the exercises folder (default: exercises/ in this folder, else the course's)"
 
 
-def add_learner_tools(programs: Any) -> None:
-    """The learner's commands: check (once, or on every save), progress, reset."""
+def add_check_options(check: argparse.ArgumentParser) -> None:
+    """Which exercise, which file, and how to report."""
     from chatlib.course.checks.catalogue import EXERCISES
 
-    check = programs.add_parser(
-        "check",
-        help="Check an exercise: one line per requirement, with hints.",
-        description="Check an exercise: one line per requirement; under each unmet one,"
-        " what happened and a hint. With --watch, check again at every save.",
-    )
     check.add_argument(
         "exercise",
         nargs="?",
@@ -390,7 +373,7 @@ def add_learner_tools(programs: Any) -> None:
     check.add_argument(
         "--path", help="the file to check (default: exercises/EXERCISE.py in this folder)"
     )
-    check.add_argument("--folder", metavar="DIR", help=FOLDER_HELP)
+    add_folder_option(check)
     check.add_argument(
         "--extras",
         action="store_true",
@@ -417,33 +400,26 @@ def add_learner_tools(programs: Any) -> None:
         help="gradescope: print Gradescope's results.json; classroom: print GitHub Classroom's"
         " result=BASE64 line (for $GITHUB_OUTPUT); both exit 0 whatever the score",
     )
-    check.set_defaults(run=run_check, validate=lambda args: validate_check(check, args))
+    check.set_defaults(validate=lambda args: validate_check(check, args))
 
-    progress = programs.add_parser(
-        "progress",
-        help="Show how far you are: one line per exercise, and what to do next.",
-    )
-    progress.add_argument("--folder", metavar="DIR", help=FOLDER_HELP)
-    progress.set_defaults(run=run_progress)
 
-    reset = programs.add_parser(
-        "reset",
-        help="Put an exercise's original starter back (your version is kept as a backup).",
-    )
+def add_folder_option(parser: argparse.ArgumentParser) -> None:
+    """``--folder DIR``: where the learner's exercises are."""
+    parser.add_argument("--folder", metavar="DIR", help=FOLDER_HELP)
+
+
+def add_reset_options(reset: argparse.ArgumentParser) -> None:
+    """Which exercise to reset, where, and whether to ask first."""
+    from chatlib.course.checks.catalogue import EXERCISES
+
     reset.add_argument("exercise", choices=list(EXERCISES), help="which exercise to reset")
-    reset.add_argument("--folder", metavar="DIR", help=FOLDER_HELP)
+    add_folder_option(reset)
     reset.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-    reset.set_defaults(run=run_reset)
 
-    lab = programs.add_parser(
-        "lab",
-        help="Open the lesson in JupyterLab, on the course folder (what `make lab` runs).",
-        description="Start JupyterLab on the course folder at the first lesson, with this"
-        " Python first in its terminals. Options after `lab` go to JupyterLab, e.g."
-        " --no-browser or --port 8899.",
-    )
-    # Its options are JupyterLab's: main() hands over whatever the parser does not know.
-    lab.set_defaults(run=run_lab, jupyter_options=[])
+
+def add_lab_options(lab: argparse.ArgumentParser) -> None:
+    """None of its own: its options are JupyterLab's, which main() hands over."""
+    lab.set_defaults(jupyter_options=[])
 
 
 def validate_check(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -461,20 +437,18 @@ def validate_check(parser: argparse.ArgumentParser, args: argparse.Namespace) ->
         parser.error(f"which exercise? {names_in_words()}")
 
 
-def add_grade(programs: Any) -> None:
-    """The instructor's command."""
+def add_grade_options(grade: argparse.ArgumentParser) -> None:
+    """The instructor's options: where the files are, where the gradebook goes, limits."""
     from chatlib.course.checks.catalogue import EXERCISES
     from chatlib.course.tooling.grading import TIME_LIMIT
 
     files = ", ".join(exercise.file_name for exercise in EXERCISES.values())
-
-    grade = programs.add_parser(
-        "grade",
-        help="For instructors: check every learner's files and write a table of results.",
-        description="Check every learner's files in FOLDER (one sub-folder per learner, with"
+    # Its --help names the exercises' files, which only the catalogue knows.
+    grade.description = (
+        "Check every learner's files in FOLDER (one sub-folder per learner, with"
         f" any of {files}, or a Canvas/Moodle download: flat files named"
         " lee_ann_12345_chat_server.py, folders, or its zip), several at once, and write"
-        " grades.csv, grades-wide.csv, grades.html and a feedback file per learner.",
+        " grades.csv, grades-wide.csv, grades.html and a feedback file per learner."
     )
     grade.add_argument(
         "folder", metavar="FOLDER", help="the learners' files (a folder or a zip file)"
@@ -515,31 +489,131 @@ def add_grade(programs: Any) -> None:
         help="grade FOLDER as one learner's submission and write Gradescope's results.json"
         " to RESULTS (what the autograder's run_autograder does)",
     )
-    grade.set_defaults(run=run_grade)
+
+
+COMMANDS: dict[str, Command] = {
+    "echo-server": Command(
+        "Send every message back to its sender.", add_server_options, run_echo_server
+    ),
+    "uppercase-server": Command(
+        "Reply to every message in capital letters.", add_server_options, run_uppercase_server
+    ),
+    "broadcast-server": Command(
+        "Relay every message to every connected client.", add_server_options, run_broadcast_server
+    ),
+    "chat-server": Command(
+        "The chat room of the assignment.", add_chat_server_options, run_chat_server
+    ),
+    "echo-client": Command(
+        "Send typed lines to an echo or uppercase server and print the replies.",
+        add_url_option,
+        run_echo_client,
+    ),
+    "chat-client": Command(
+        "Join the chat room from this terminal.", add_chat_client_options, run_chat_client
+    ),
+    "check": Command(
+        "Check an exercise: one line per requirement, with hints.",
+        add_check_options,
+        run_check,
+        description="Check an exercise: one line per requirement; under each unmet one,"
+        " what happened and a hint. With --watch, check again at every save.",
+    ),
+    "progress": Command(
+        "Show how far you are: one line per exercise, and what to do next.",
+        add_folder_option,
+        run_progress,
+    ),
+    "reset": Command(
+        "Put an exercise's original starter back (your version is kept as a backup).",
+        add_reset_options,
+        run_reset,
+    ),
+    "lab": Command(
+        "Open the lesson in JupyterLab, on the course folder (what `make lab` runs).",
+        add_lab_options,
+        run_lab,
+        description="Start JupyterLab on the course folder at the first lesson, with this"
+        " Python first in its terminals. Options after `lab` go to JupyterLab, e.g."
+        " --no-browser or --port 8899.",
+    ),
+    "grade": Command(
+        "For instructors: check every learner's files and write a table of results.",
+        add_grade_options,
+        run_grade,
+    ),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Describe every sub-command and its options, from :data:`COMMANDS`."""
+    parser = argparse.ArgumentParser(
+        prog="python -m chatlib",
+        description="The programs of the WebSockets course: servers, clients and the checker.",
+    )
+    programs = parser.add_subparsers(dest="program", required=True, metavar="PROGRAM")
+    for name, command in COMMANDS.items():
+        sub = programs.add_parser(
+            name, help=command.help, description=command.description or command.help
+        )
+        command.add_arguments(sub)
+        sub.set_defaults(run=command.run)
+    return parser
+
+
+class OneLineFormatter(logging.Formatter):
+    """Log records as one line each, an error's traceback folded into its type and message.
+
+    A server log is read by people: "opening handshake failed (InvalidMessage: did not
+    receive a valid HTTP request)" says all that matters about a client that sent garbage,
+    where a 30-line traceback would bury the lines around it. (websockets logs such errors
+    with their traceback; chatlib's own lines never carry one.)
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.message = record.getMessage()
+        record.asctime = self.formatTime(record, self.datefmt)
+        line = self.formatMessage(record)
+        if record.exc_info and record.exc_info[1] is not None:
+            line += f" ({error_in_one_line(record.exc_info[1])})"
+        return line
+
+
+def error_in_one_line(error: BaseException) -> str:
+    """``Type: message``, and what caused it: ``; caused by Type: message``."""
+    detail = f"{type(error).__name__}: {error}"
+    cause = error.__cause__ or error.__context__
+    if cause is not None:
+        detail += f"; caused by {type(cause).__name__}: {cause}"
+    return detail
+
+
+def configure_logging(level: str) -> None:
+    """Log on standard error at ``level``, one line per record; the first call sets it up.
+
+    Only servers log; the clients and the checker speak to the user with print(). websockets
+    logs every connection at INFO, so it logs from WARNING on: chatlib's own lines say what
+    matters. A later call (tests run main() many times in one process) adds nothing:
+    ``basicConfig`` leaves a logging that is already set up as it is.
+    """
+    handler = logging.StreamHandler()
+    handler.setFormatter(OneLineFormatter("%(asctime)s %(levelname)s %(message)s", "%H:%M:%S"))
+    logging.basicConfig(level=level, handlers=[handler])
+    logging.getLogger("websockets").setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line, run the chosen program, and return its exit status."""
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
-    if unknown and args.program != "lab":
-        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
-    args.jupyter_options = unknown
+    if unknown:
+        # Only a command that takes other programs' options (lab: JupyterLab's) gets them.
+        if not hasattr(args, "jupyter_options"):
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        args.jupyter_options = unknown
     if hasattr(args, "validate"):
         args.validate(args)
-    # Only servers log; the clients and the checker speak to the user with print().
-    logging.basicConfig(
-        level=getattr(args, "log_level", "WARNING"),
-        format="%(asctime)s %(levelname)s %(message)s",
-        datefmt="%H:%M:%S",
-    )
-    # websockets logs every connection at INFO; our own log lines say what matters. Its
-    # errors (a client that sent garbage instead of a handshake) become one line each. A
-    # logger's filters only see records logged on that very logger, and websockets logs on
-    # "websockets.server" and "websockets.client", so the filter goes on those two.
-    logging.getLogger("websockets").setLevel(max(logging.WARNING, logging.getLogger().level))
-    for library_log in ("websockets.server", "websockets.client"):
-        logging.getLogger(library_log).addFilter(one_line_errors)
+    configure_logging(getattr(args, "log_level", "WARNING"))
     try:
         return args.run(args)
     except BrokenPipeError:
@@ -548,7 +622,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except FileNotFoundError as error:
         # The exercise commands need the course folder; imported here, as only they do.
-        from chatlib.course.checks.files import CourseFolderNotFound
+        from chatlib.course.folders import CourseFolderNotFound
 
         if not isinstance(error, CourseFolderNotFound):
             raise

@@ -33,18 +33,18 @@ import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from websockets.asyncio.server import ServerConnection
 
+from chatlib import client_errors
 from chatlib.commands import in_folder, quoted
 from chatlib.course.checks import pipeline
 from chatlib.course.checks.catalogue import EXERCISES
-from chatlib.course.checks.files import course_folder, find_course_folder
-from chatlib.course.checks.participants import Participant
 from chatlib.course.checks.renderers import notebook_report
 from chatlib.course.checks.results import CheckResult
+from chatlib.course.folders import course_folder, find_course_folder
 from chatlib.course.harness import RunningProgram, start_server_program
+from chatlib.course.participants import Participant
 from chatlib.course.redis_process import REDIS_MISSING, RedisServer, redis_binary
 from chatlib.serving import LOOPBACK, BackgroundServer, Handler, page_url
 
@@ -256,8 +256,8 @@ async def start_redis(port: int | None = None, *, title: str = "Redis") -> Backg
 
 
 def port_of(url: str) -> int:
-    """The port of a ``ws://host:port`` URL."""
-    port = urlsplit(url).port
+    """The port of a ``ws://host:port`` URL; raises ``ValueError`` when it names none."""
+    port = client_errors.port_of(url)
     if port is None:
         raise ValueError(f"{url} names no port")
     return port

@@ -17,10 +17,11 @@ import ipywidgets as widgets
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from chatlib import DEFAULT_URL
+from chatlib import DEFAULT_URL, chat_server
 from chatlib.client_errors import CONNECTION_FAILURES
 
-SERVER_PREFIX = "[Server]: "
+# What starts every notice of the server, "[Server]: ", from the server's own formatting.
+SERVER_PREFIX = chat_server.server_line("")
 WAIT = 5.0  # Seconds to wait for the server's answer to a name, or for an expected line.
 
 
@@ -109,7 +110,8 @@ class ChatWidget:
         start = len(self.lines)
         await self.websocket.send(name)
         answer = await self.wait_for(SERVER_PREFIX, start=start)
-        if answer.startswith(f"{SERVER_PREFIX}Welcome, {name}!"):
+        # The server's welcome, as its one home words it: any other answer is a refusal.
+        if answer.startswith(chat_server.server_line(chat_server.greeting(name))):
             self.name = name
             self.name_box.disabled = True
             self.input.disabled = False

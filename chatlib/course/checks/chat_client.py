@@ -11,10 +11,11 @@ import asyncio
 from urllib.parse import urlsplit
 
 from chatlib import DEFAULT_PORT, DEFAULT_URL
+from chatlib.client_errors import port_of
 from chatlib.course.checks.clients import ClientUnderTest
 from chatlib.course.checks.core import CheckFailed, NotCheckedHere, Requirements, on_windows
-from chatlib.course.checks.participants import in_quotes, quoted
 from chatlib.course.harness import EXIT_LIMIT, STARTUP_LIMIT
+from chatlib.course.wording import in_quotes, quoted_lines
 from chatlib.serving import LOOPBACK, free_port
 
 REQUIREMENTS = Requirements()
@@ -29,8 +30,8 @@ async def require_clean_exit(client: ClientUnderTest, action: str) -> None:
     exit_code = await client.program.wait_for_exit()
     if exit_code is None:
         raise CheckFailed(
-            f"After {action}, the client should end within 5 s; it kept running (is a thread"
-            " that waits for the keyboard keeping it alive? A daemon thread would not)."
+            f"After {action}, the client should end within {EXIT_LIMIT:g} s; it kept running (is"
+            " a thread that waits for the keyboard keeping it alive? A daemon thread would not)."
         )
     if "Traceback" in client.program.stderr.text():
         raise CheckFailed(f"After {action}, the client should end quietly; it printed a traceback.")
@@ -60,10 +61,11 @@ async def sends_each_typed_line(client: ClientUnderTest) -> None:
     for line in typed:
         await client.program.type(line + "\n")
     await client.server.wait_for_message(1 + len(typed))
-    if client.server.received[1:] != typed:
+    received = [str(message) for message in client.server.received[1:]]
+    if received != typed:
         raise CheckFailed(
-            f"After the name, the user typed {quoted(typed)}; the server should receive exactly"
-            f" those messages; it received {quoted([str(m) for m in client.server.received[1:]])}."
+            f"After the name, the user typed {quoted_lines(typed)}; the server should receive"
+            f" exactly those messages; it received {quoted_lines(received)}."
         )
 
 
@@ -107,7 +109,7 @@ async def shows_messages_while_typing(client: ClientUnderTest) -> None:
         raise CheckFailed(
             'Alice typed "half a sen", Bob\'s line arrived, then she finished "tence" and pressed'
             ' Enter; the server should receive "half a sentence"; it received'
-            f" {quoted([str(m) for m in client.server.received[1:]])}."
+            f" {quoted_lines([str(m) for m in client.server.received[1:]])}."
         )
 
 
@@ -167,8 +169,9 @@ async def server_going_away_is_reported(client: ClientUnderTest) -> None:
     exit_code = await client.program.wait_for_exit()
     if exit_code is None:
         raise CheckFailed(
-            "The server shut down; the client should say so and end within 5 s; it kept running"
-            " (is a thread blocked in input() keeping it alive?)."
+            "The server shut down; the client should say so and end within"
+            f" {EXIT_LIMIT:g} s; it kept running (is a thread blocked in input() keeping it"
+            " alive?)."
         )
     if "Traceback" in client.program.stderr.text():
         raise CheckFailed(
@@ -209,7 +212,7 @@ async def unreachable_server_is_reported(client: ClientUnderTest) -> None:
         if exit_code != 1 or not any(address in said for address in tried):
             raise CheckFailed(
                 "With no server to talk to, the client should print a line naming the URL it"
-                f" tried and exit with status 1; it printed {quoted(said.splitlines())} and"
+                f" tried and exit with status 1; it printed {quoted_lines(said.splitlines())} and"
                 f" exited with status {exit_code}."
             )
     finally:
@@ -245,7 +248,7 @@ def is_the_default_url(url: str) -> bool:
     return (
         parsed.scheme == "ws"
         and parsed.hostname in ("localhost", LOOPBACK)
-        and parsed.port == DEFAULT_PORT
+        and port_of(url) == DEFAULT_PORT  # None for a port that is not one ("ws://h:abc").
         and parsed.path in ("", "/")
     )
 
@@ -281,7 +284,9 @@ async def url_option_is_used(client: ClientUnderTest) -> None:
         connected = await another.server.wait_for_connection(STARTUP_LIMIT)
         asked = another.program.asked_urls()
         if not connected or not asked or asked[0].rstrip("/") != wanted:
-            said = quoted(another.program.stderr.lines[-2:] or another.program.stdout.lines[-2:])
+            said = quoted_lines(
+                another.program.stderr.lines[-2:] or another.program.stdout.lines[-2:]
+            )
             raise CheckFailed(
                 f"Started with --url {wanted}, the client should connect there; it asked for"
                 f" {in_quotes(asked[0]) if asked else 'nothing'} and printed {said}."

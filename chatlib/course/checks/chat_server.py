@@ -17,22 +17,21 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from chatlib.course.checks.core import (
-    ARRIVAL_LIMIT,
     BLOCKED_LOOP_HINT,
     RESPONSIVE_LIMIT,
     CheckFailed,
     NotCheckedHere,
     Requirements,
-    error_text,
     longest_wait_seen_twice,
 )
-from chatlib.course.checks.participants import Participant, participants, quoted
 from chatlib.course.checks.servers import (
     OPTIONS_HINT,
     ServerUnderTest,
     stops_cleanly_on_ctrl_c,
     takes_host_and_port_options,
 )
+from chatlib.course.participants import ARRIVAL_LIMIT, Participant, participants
+from chatlib.course.wording import error_text, quoted_lines
 
 REQUIREMENTS = Requirements()
 
@@ -76,6 +75,7 @@ async def carols_longest_wait(server: ServerUnderTest) -> float:
         # long Carol waits for the server's attention meanwhile.
         return await carol.longest_ping_wait(
             lambda: not any(last in line for line in bob.received[start:]),
+            enough=RESPONSIVE_LIMIT,
             within=2 * ARRIVAL_LIMIT,
         )
 
@@ -130,7 +130,7 @@ async def sender_does_not_receive_own_message(server: ServerUnderTest) -> None:
         if echoed:
             raise CheckFailed(
                 'Alice sent "Hi there"; only the others should receive it, but she received her'
-                f" own message back: {quoted(echoed)}."
+                f" own message back: {quoted_lines(echoed)}."
             )
 
 
@@ -154,7 +154,7 @@ async def first_message_is_the_username(server: ServerUnderTest) -> None:
     if leaked:
         raise CheckFailed(
             'Alice sent her name "Alice", then "Hello everyone!"; her name should not reach'
-            f" Bob as a chat line, but before her message Bob received {quoted(leaked)}."
+            f" Bob as a chat line, but before her message Bob received {quoted_lines(leaked)}."
         )
 
 
@@ -387,7 +387,7 @@ async def newcomer_is_welcomed_with_who_is_here(server: ServerUnderTest) -> None
         if not any("Alice" in line and "Bob" in line for line in notices):
             raise CheckFailed(
                 "Carol joined after Alice and Bob; she should get a [Server] line naming both;"
-                f" she received {quoted(earlier)}."
+                f" she received {quoted_lines(earlier)}."
             )
 
 
@@ -406,7 +406,7 @@ async def leaving_before_naming_is_not_announced(server: ServerUnderTest) -> Non
         if departures:
             raise CheckFailed(
                 "A client connected and left without sending a name; nobody should hear of it,"
-                f" but Bob received {quoted(departures)}."
+                f" but Bob received {quoted_lines(departures)}."
             )
 
 
@@ -445,7 +445,7 @@ async def try_invalid_name_then_a_valid_one(
     if await newcomer.wait_until(lambda line: line.startswith(SERVER_PREFIX)) is None:
         raise CheckFailed(
             f"A newcomer sent {description}; it should get a [Server] line saying which rule"
-            f" it breaks; it received {quoted(newcomer.received)}."
+            f" it breaks; it received {quoted_lines(newcomer.received)}."
         )
     await newcomer.send("Dora")
     await newcomer.say("hello")
@@ -492,7 +492,8 @@ async def messages_cannot_forge_lines(server: ServerUnderTest) -> None:
         if suspicious:
             raise CheckFailed(
                 f"Alice sent {forged!r}; every line Bob sees from her should start with"
-                f' "[Alice]: " and hold no control characters; Bob received {quoted(earlier)}.'
+                f' "[Alice]: " and hold no control characters; Bob received'
+                f" {quoted_lines(earlier)}."
             )
 
 
@@ -513,7 +514,7 @@ async def binary_and_empty_messages_are_explained(server: ServerUnderTest) -> No
         if chat_lines(earlier):
             raise CheckFailed(
                 "Alice sent a binary message and a blank one; Bob should see neither, but he"
-                f" received {quoted(earlier)}."
+                f" received {quoted_lines(earlier)}."
             )
         # Bob answers after the server handled Alice's three messages, so the server's
         # answers to the first two reach Alice just before Bob's line.
@@ -522,5 +523,5 @@ async def binary_and_empty_messages_are_explained(server: ServerUnderTest) -> No
         if len(answers) < 2 or chat_lines(answers):
             raise CheckFailed(
                 "Alice sent a binary message and a blank one; she should get a [Server] line"
-                f" for each; she received {quoted(alice.received)}."
+                f" for each; she received {quoted_lines(alice.received)}."
             )

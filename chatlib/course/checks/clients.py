@@ -10,10 +10,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from chatlib.course.checks.core import ARRIVAL_LIMIT, CheckFailed, ProgramProblem
+from chatlib.course.checks.core import CheckFailed, ProgramProblem
 from chatlib.course.checks.diagnosis import diagnosis, error_report, fatal_problem, startup_problem
-from chatlib.course.checks.participants import in_quotes, quoted
 from chatlib.course.harness import STARTUP_LIMIT, RunningProgram, ScriptedServer
+from chatlib.course.participants import ARRIVAL_LIMIT
+from chatlib.course.wording import in_quotes, quoted_lines
 
 
 @dataclass
@@ -80,7 +81,7 @@ class ClientUnderTest:
             shown = self.program.stdout.lines[start:]
             raise CheckFailed(
                 f"{because}; the client should print {in_quotes(line)} within"
-                f" {ARRIVAL_LIMIT:g} s, without any key pressed; it printed {quoted(shown)}."
+                f" {ARRIVAL_LIMIT:g} s, without any key pressed; it printed {quoted_lines(shown)}."
             )
 
 

@@ -11,15 +11,15 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from websockets.exceptions import WebSocketException
 
 from chatlib.course.harness import on_windows as on_windows  # Requirements ask it here.
+from chatlib.course.participants import ARRIVAL_LIMIT, ConversationFailed
+from chatlib.course.wording import error_text
 
-# How long a chat line may take to arrive. On one machine a line arrives in well under a
-# millisecond; a second leaves room for a slow laptop without hiding a line that never comes.
-ARRIVAL_LIMIT = 1.0
 # How long a server may leave a ping unanswered while it serves someone else. A server that
 # gives way at every await answers in a few milliseconds even on a busy machine; one that
 # blocks its event loop (time.sleep in a handler) answers only when the block ends.
@@ -68,6 +68,14 @@ class ProgramProblem(Exception):
 Check = Callable[[Any], Awaitable[None]]
 
 
+class Origin(StrEnum):
+    """Where a requirement comes from; its value is the word a report and a grader read."""
+
+    ASSIGNMENT = "assignment"  # The assignment's own text.
+    GOOD_PRACTICE = "good practice"  # The syllabus' common mistakes (do not block the loop).
+    EXTRA = "extra"  # A rule of chatlib's fuller reference, beyond the assignment.
+
+
 @dataclass(frozen=True)
 class Requirement:
     """One requirement of an exercise, and the check that proves it."""
@@ -88,11 +96,11 @@ class Requirement:
     time_limit: float = REQUIREMENT_TIME_LIMIT
 
     @property
-    def kind(self) -> str:
-        """Where the rule comes from, in words for a report: "assignment", "good practice"..."""
+    def origin(self) -> "Origin":
+        """Where the rule comes from: the assignment, good practice, or chatlib's extras."""
         if self.extra:
-            return "extra"
-        return "good practice" if self.good_practice else "assignment"
+            return Origin.EXTRA
+        return Origin.GOOD_PRACTICE if self.good_practice else Origin.ASSIGNMENT
 
 
 class Requirements(list[Requirement]):
@@ -162,14 +170,6 @@ class Outcome:
     detail: str = ""
 
 
-def error_text(error: BaseException) -> str:
-    """An error in words for a message: its text, or its type when the text is empty.
-
-    ``str(TimeoutError())`` is "": a message must never say "failed ()".
-    """
-    return str(error) or type(error).__name__
-
-
 def no_answer_text(error: TimeoutError) -> str:
     """A timeout in words: what it said, or that the program did not answer in time."""
     said = str(error)
@@ -218,7 +218,9 @@ async def attempt(requirement: Requirement, target: Any) -> Outcome:
     """Run the requirement's check on ``target``; what it found, without the program's report."""
     try:
         await requirement.check(target)
-    except CheckFailed as failure:
+    except (CheckFailed, ConversationFailed) as failure:
+        # A participant that could not do its part (connect, send, hear a line) is a
+        # requirement not met: its message says what happened.
         return Outcome(requirement, False, str(failure))
     except NotCheckedHere as reason:
         return Outcome(requirement, None, str(reason))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chatlib.course.checks.core import ProgramProblem
-from chatlib.course.checks.files import display_path
+from chatlib.course.folders import display_path
 from chatlib.course.harness import RunningProgram
 
 TRACEBACK_START = "Traceback (most recent call last)"

@@ -23,11 +23,11 @@ from chatlib.course.checks.catalogue import Exercise, Kind
 from chatlib.course.checks.clients import running_client
 from chatlib.course.checks.core import Outcome, ProgramProblem, run_requirement
 from chatlib.course.checks.diagnosis import python_problem
-from chatlib.course.checks.files import display_path, learner_file
 from chatlib.course.checks.memory import remember
 from chatlib.course.checks.renderers import Renderer
 from chatlib.course.checks.results import CheckResult
 from chatlib.course.checks.servers import running_server, serving_handler
+from chatlib.course.folders import display_path, learner_file
 from chatlib.serving import Handler
 
 
@@ -94,10 +94,10 @@ def learner_program(
     progress memory only when it is the learner's own file.
     """
     if not path:
-        return Program.file(learner_file(exercise, folder), keeps_progress=True)
+        return Program.file(learner_file(exercise.file_name, folder), keeps_progress=True)
     file = Path(path)
     with contextlib.suppress(OSError):  # CourseFolderNotFound is an OSError too.
-        own_file = learner_file(exercise, folder)
+        own_file = learner_file(exercise.file_name, folder)
         return Program.file(file, keeps_progress=file.resolve() == own_file.resolve())
     return Program.file(file)
 

@@ -38,13 +38,17 @@ class Renderer:
         """Every result is in (or a problem stopped the check)."""
 
 
+# The marks of a requirement met, not met and not checked, in every report and the gradebook.
+MET_MARK, NOT_MET_MARK, NOT_CHECKED_MARK = "✔", "✘", "○"
+
+
 def marks() -> tuple[str, str, str]:
     """Symbols for met / not met / not checked, in plain ASCII where the console needs it."""
     try:
-        "✔✘".encode(sys.stdout.encoding or "ascii")
+        (MET_MARK + NOT_MET_MARK + NOT_CHECKED_MARK).encode(sys.stdout.encoding or "ascii")
     except (UnicodeEncodeError, LookupError):
         return "[ok]", "[  ]", "[--]"
-    return "✔", "✘", "-"
+    return MET_MARK, NOT_MET_MARK, NOT_CHECKED_MARK
 
 
 def labelled(requirement: Requirement) -> str:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chatlib.course.checks.catalogue import EXERCISES, Exercise
-from chatlib.course.checks.core import Outcome
+from chatlib.course.checks.core import Origin, Outcome
 
 
 @dataclass
@@ -58,7 +58,9 @@ class CheckResult:
         """True when there is no problem and every checked requirement of the assignment's own
         text is met: good practice and extras may still be unmet."""
         return self.problem is None and all(
-            outcome.met for outcome in self.checked if outcome.requirement.kind == "assignment"
+            outcome.met
+            for outcome in self.checked
+            if outcome.requirement.origin is Origin.ASSIGNMENT
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -75,8 +77,9 @@ class CheckResult:
                 {
                     "key": outcome.requirement.key,
                     "summary": outcome.requirement.summary,
-                    # "assignment", "good practice" or "extra": a grader may weigh them.
-                    "kind": outcome.requirement.kind,
+                    # "assignment", "good practice" or "extra": a grader may weigh them. (The
+                    # key stays "kind": graders' scripts read it.)
+                    "kind": outcome.requirement.origin.value,
                     "met": outcome.met,
                     "detail": outcome.detail,
                 }

@@ -18,8 +18,8 @@ from websockets.exceptions import InvalidStatus
 
 from chatlib.course.checks import chat_server
 from chatlib.course.checks.core import CheckFailed, NotCheckedHere, Requirements
-from chatlib.course.checks.participants import quoted
 from chatlib.course.checks.servers import ServerUnderTest
+from chatlib.course.wording import quoted_lines
 
 # Where the learner's server reads the room's token, in the checker as by hand.
 TOKEN_VARIABLE = "CHAT_TOKEN"
@@ -146,5 +146,5 @@ async def token_is_never_printed(server: ServerUnderTest) -> None:
     if leaks:
         raise CheckFailed(
             "Clients joined with and without the room's token, and the server stopped; the"
-            f" token should never be printed, but the server printed {quoted(leaks)}."
+            f" token should never be printed, but the server printed {quoted_lines(leaks)}."
         )

@@ -15,7 +15,6 @@ from websockets.frames import CloseCode
 
 from chatlib.course.checks.core import CheckFailed, NotCheckedHere, ProgramProblem, on_windows
 from chatlib.course.checks.diagnosis import diagnosis, error_report, fatal_problem, startup_problem
-from chatlib.course.checks.participants import quoted
 from chatlib.course.harness import (
     EXIT_LIMIT,
     STARTUP_LIMIT,
@@ -23,6 +22,7 @@ from chatlib.course.harness import (
     RunningProgram,
     start_launched_server,
 )
+from chatlib.course.wording import quoted_lines
 from chatlib.serving import LOOPBACK, BackgroundServer, Handler, free_port
 
 
@@ -167,7 +167,7 @@ async def takes_host_and_port_options(server: ServerUnderTest) -> None:
         )
     except ProgramNotReady as not_ready:
         program = not_ready.program
-        said = error_report(program) or quoted(
+        said = error_report(program) or quoted_lines(
             program.stderr.lines[-3:] or program.stdout.lines[-3:]
         )
         raise CheckFailed(f"{started}, the server did not start serving; it said {said}.") from None
@@ -186,7 +186,7 @@ async def takes_host_and_port_options(server: ServerUnderTest) -> None:
         if not in_print and not any(re.search(printed, line) for line in program.stderr.lines):
             raise CheckFailed(
                 f"{started}, the server should print the URL it listens on (ws://...:{port});"
-                f" it printed {quoted(program.stdout.lines[-3:])}."
+                f" it printed {quoted_lines(program.stdout.lines[-3:])}."
             )
     finally:
         await program.stop()

@@ -10,7 +10,7 @@ first row under the header is "Points Possible" (Canvas's name for it), as otter
 a spreadsheet's pivot table turns into any view): ``learner``, ``exercise``,
 ``requirement`` (its key), ``summary``, ``result`` (met, not met, not checked, or no file)
 and ``detail`` (why it is not met). ``grades.html`` is one self-contained page (no script,
-no external file): a table with a row per learner and a column per requirement, ✔, ✘ or —
+no external file): a table with a row per learner and a column per requirement, ✔, ✘, ○ or —
 in each cell, the failure message on hover, and each learner's points (an exercise's points
 are shared out among its requirements). Everything a learner wrote is escaped.
 
@@ -28,6 +28,7 @@ from pathlib import Path
 
 from chatlib.course.checks.catalogue import EXERCISES, Exercise
 from chatlib.course.checks.core import Requirement
+from chatlib.course.checks.renderers import MET_MARK, NOT_CHECKED_MARK, NOT_MET_MARK
 from chatlib.course.tooling.feedback import write_feedback
 from chatlib.course.tooling.grading import (
     NO_DEADLINE,
@@ -199,7 +200,13 @@ td.total { font-weight: bold; }
 tr.complete th.learner::after { content: " ✔"; color: #1b6e2f; }
 ol { margin-top: 0.2em; }
 """
-SYMBOLS = {MET: "✔", NOT_MET: "✘", NOT_CHECKED: "○", NO_FILE: "—"}
+NO_FILE_MARK = "—"
+SYMBOLS = {
+    MET: MET_MARK,
+    NOT_MET: NOT_MET_MARK,
+    NOT_CHECKED: NOT_CHECKED_MARK,
+    NO_FILE: NO_FILE_MARK,
+}
 
 
 def write_html(grades: list[Grade], path: Path, title: str, summary: str) -> None:
@@ -249,8 +256,9 @@ def write_html(grades: list[Grade], path: Path, title: str, summary: str) -> Non
 <body>
 <h1>{escape(title)}</h1>
 <p>{escape(summary)}</p>
-<p>✔ met, ✘ not met (hover over it to read why), — no file handed in, ○ not checked on this
-system. Graded on {time.strftime("%Y-%m-%d at %H:%M")}.</p>
+<p>{MET_MARK} met, {NOT_MET_MARK} not met (hover over it to read why), {NO_FILE_MARK} no file
+handed in, {NOT_CHECKED_MARK} not checked on this system.
+Graded on {time.strftime("%Y-%m-%d at %H:%M")}.</p>
 <table>
 <thead>
 <tr><th rowspan="2">Learner</th>{head}<th rowspan="2">Met</th><th rowspan="2">Points</th></tr>

@@ -65,7 +65,7 @@ def exercise_tests(
             "status": "passed" if row.met else "failed",
             "output": row.words,
             "output_format": "text",
-            "tags": [exercise.name, row.requirement.kind],
+            "tags": [exercise.name, row.requirement.origin.value],
             "visibility": hidden if row.requirement.good_practice else "visible",
         }
         for position, row in enumerate(scored_requirements(exercise, result), 1)

@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 
 from chatlib.commands import interpreter_folder
-from chatlib.course.checks.files import course_folder
+from chatlib.course.folders import course_folder
 
 # The lesson JupyterLab opens first, relative to the course folder.
 FIRST_LESSON = "notebooks/01_echo.ipynb"

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from chatlib.commands import chatlib_command
 from chatlib.course.checks.catalogue import EXERCISES, Exercise
-from chatlib.course.checks.files import display_path, exercises_folder, learner_file
 from chatlib.course.checks.memory import recall
 from chatlib.course.checks.pipeline import check, learner_program
 from chatlib.course.checks.results import CheckResult
+from chatlib.course.folders import display_path, exercises_folder, learner_file
 from chatlib.course.tooling.starters import is_untouched
 
 MISSING = "missing"
@@ -61,7 +61,7 @@ async def exercise_progress(
     announce: Callable[[str], None] = print,
 ) -> ExerciseProgress:
     """Find how far the learner is with ``exercise``, checking the file only if it changed."""
-    file = learner_file(exercise, folder)
+    file = learner_file(exercise.file_name, folder)
     if not file.is_file():
         return ExerciseProgress(exercise, file, MISSING)
     if is_untouched(file, exercise):

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from chatlib.course.checks.catalogue import EXERCISES, Exercise
-from chatlib.course.checks.files import display_path, learner_file
+from chatlib.course.folders import display_path, learner_file
 from chatlib.course.tooling.starters import is_untouched, starter_text
 
 
@@ -40,7 +40,7 @@ def reset_exercise(
     and without ``yes``, nothing is replaced.
     """
     exercise = EXERCISES[exercise_name]
-    file = learner_file(exercise, folder)
+    file = learner_file(exercise.file_name, folder)
     shown = display_path(file)
     if not file.exists():
         restore(file, exercise)

@@ -1,6 +1,6 @@
 """The original starters the learner's exercise files began as.
 
-The learner edits ``exercises/NAME.py`` (:func:`chatlib.course.checks.files.learner_file`); chatlib
+The learner edits ``exercises/NAME.py`` (:func:`chatlib.course.folders.learner_file`); chatlib
 keeps each file's original in ``chatlib/course/starters/NAME.py`` (package data, see its README),
 so the tools can tell an untouched starter from work in progress and can put the original
 back.

@@ -1,53 +1,38 @@
-"""Scripted chat users that drive a server under test and remember what they receive."""
+"""Chat users played by code: each drives a websockets client and remembers what it receives.
+
+The checks play their scenes with them (Alice, Bob, Carol against the server under test), the
+notebook helpers play scripted conversations, and notebook 06 talks across two servers. A
+participant knows nothing of the checker: when it cannot do its part (connect, send, receive
+a line it expects) it raises :class:`ConversationFailed`, whose message says what happened;
+the checker reports that as a requirement not met.
+"""
 
 import asyncio
 import contextlib
-import unicodedata
 from collections.abc import Callable
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.frames import CLOSE_CODE_EXPLANATIONS
 
-from chatlib.course.checks.core import ARRIVAL_LIMIT, RESPONSIVE_LIMIT, CheckFailed, error_text
 from chatlib.course.harness import Changes
+from chatlib.course.wording import error_text, in_quotes, quoted_lines
 from chatlib.websockets_internals import abort
 
+# How long a chat line may take to arrive. On one machine a line arrives in well under a
+# millisecond; a second leaves room for a slow laptop without hiding a line that never comes.
+ARRIVAL_LIMIT = 1.0
 
-def escaped(text: str) -> str:
-    """``text`` safe to print in a report: every invisible character shown as an escape.
 
-    A message a program sent may hold a carriage return or a terminal escape sequence
-    (``\x1b[2K`` wipes a line): printed raw, it would rewrite the report itself. Letters of
-    every alphabet stay as they are; only control, format and unassigned characters (and
-    lone surrogates) become ``\r``, ``\x1b``, ``\u2028``...
+class ConversationFailed(Exception):
+    """A participant could not do its part: connect, send, or receive a line it expects.
+
+    The message says what happened, for the person who reads it (a learner, in a report).
     """
-    if text.isprintable():
-        return text
-    return "".join(
-        char.encode("unicode_escape", "backslashreplace").decode("ascii")
-        if unicodedata.category(char).startswith(("C", "Z")) and char != " "
-        else char
-        for char in text
-    )
-
-
-def in_quotes(text: str) -> str:
-    """One message as a report quotes it: ``"Hi\r"``, escaped (see :func:`escaped`)."""
-    return f'"{escaped(text)}"'
-
-
-def quoted(lines: list[str]) -> str:
-    """Describe received lines for a failure message: ``nothing`` or ``"a", then "b"``."""
-    if not lines:
-        return "nothing"
-    shown = [in_quotes(line) for line in lines[:6]]
-    more = f" and {len(lines) - 6} more" if len(lines) > 6 else ""
-    return ", then ".join(shown) + more
 
 
 class Participant:
-    """A chat user played by the checker: it connects, talks, and records every line.
+    """A chat user played by code: it connects, talks, and records every line.
 
     A background task reads every message as it arrives, so a check can ask afterwards
     what this participant saw, and in which order.
@@ -66,7 +51,9 @@ class Participant:
         try:
             websocket = await connect(url, open_timeout=5)
         except (OSError, TimeoutError) as error:
-            raise CheckFailed(f"{name} could not connect to {url} ({error_text(error)}).") from None
+            raise ConversationFailed(
+                f"{name} could not connect to {url} ({error_text(error)})."
+            ) from None
         return cls(name, websocket)
 
     @classmethod
@@ -88,11 +75,11 @@ class Participant:
         self.changes.notify()
 
     async def send(self, message: str | bytes) -> None:
-        """Send one message; a closed connection is a failed requirement, not a crash."""
+        """Send one message; a closed connection is a :class:`ConversationFailed`, not a crash."""
         try:
             await self.websocket.send(message)
         except ConnectionClosed:
-            raise CheckFailed(
+            raise ConversationFailed(
                 f"{self.name} tried to send {message!r}, but the server had already closed the"
                 f" connection ({self.describe_close()})."
             ) from None
@@ -113,14 +100,16 @@ class Participant:
             pong = await self.websocket.ping()
             await asyncio.wait_for(pong, ARRIVAL_LIMIT)
 
-    async def longest_ping_wait(self, busy: Callable[[], bool], within: float = 3.0) -> float:
+    async def longest_ping_wait(
+        self, busy: Callable[[], bool], enough: float, within: float = 3.0
+    ) -> float:
         """Ping the server again and again while ``busy()``; the longest wait for a pong (s).
 
         websockets answers a ping as soon as the event loop reads it, whatever the handlers
         are doing, unless something blocks the loop itself. At least two pings are sent:
         the first may be answered before the server starts the work that blocks it. The
-        pinging stops at the first wait over :data:`RESPONSIVE_LIMIT`, after ``within``, or
-        when the connection closes.
+        pinging stops at the first wait over ``enough`` (s), after ``within``, or when the
+        connection closes.
         """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + within
@@ -135,7 +124,7 @@ class Participant:
             except TimeoutError:
                 pass
             longest, pings = max(longest, loop.time() - sent), pings + 1
-            if longest > RESPONSIVE_LIMIT:
+            if longest > enough:
                 break
         return longest
 
@@ -182,9 +171,9 @@ class Participant:
         earlier = await self.wait_for(expected, within, start)
         if earlier is None:
             closed = f" (the server closed the connection: {self.describe_close()})"
-            raise CheckFailed(
+            raise ConversationFailed(
                 f"{after}; {self.name} should receive {in_quotes(expected)} within {within:g} s;"
-                f" {self.name} received {quoted(self.received)}"
+                f" {self.name} received {quoted_lines(self.received)}"
                 f"{closed if self._reader.done() else ''}."
             )
         return earlier
@@ -200,10 +189,10 @@ class Participant:
         index = await self.wait_until(lambda line: text in line, within, start)
         if index is None:
             closed = f" (the server closed the connection: {self.describe_close()})"
-            raise CheckFailed(
+            raise ConversationFailed(
                 f"{after}; {self.name} should receive a line with {in_quotes(text)} in it (in"
                 f" any shape) within {within:g} s; {self.name} received"
-                f" {quoted(self.received[start:])}{closed if self._reader.done() else ''}."
+                f" {quoted_lines(self.received[start:])}{closed if self._reader.done() else ''}."
             )
         return index
 

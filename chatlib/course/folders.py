@@ -1,4 +1,4 @@
-"""Where a learner's files are, and how to name a file so the learner recognises it.
+"""Where the course folder is, where a learner's files are, and how to name a file to a learner.
 
 The course folder is the one that holds ``exercises/`` (the learner's files) and
 ``solutions/``: a clone of the course's repository. chatlib finds it from where the learner
@@ -10,18 +10,18 @@ course folder; only an editable install (``make lab``) leaves it inside one.
 terminal opens in the repository, a notebook's kernel runs in ``notebooks/``), and last in
 the folder around chatlib's own source, for a checkout run from elsewhere. Every part of
 chatlib that reads ``exercises/`` or ``solutions/`` (the checks, ``progress``, ``reset``,
-``watch``, the notebook helpers) goes through it. Each exercise's file is named after it
-(:attr:`chatlib.course.checks.catalogue.Exercise.file_name`).
+``lab``, the command line, the notebook helpers) goes through it. Each exercise's file is
+named after it (:attr:`chatlib.course.checks.catalogue.Exercise.file_name`); this module
+takes that name, and imports nothing of the checker, which builds on it.
 """
 
 from pathlib import Path
 
 import chatlib
-from chatlib.course.checks.catalogue import Exercise
 
 # The folder that marks the course folder, and the one beside it with the answers.
-EXERCISES = "exercises"
-SOLUTIONS = "solutions"
+EXERCISES_FOLDER = "exercises"
+SOLUTIONS_FOLDER = "solutions"
 
 # The folder around the chatlib package: the course folder when chatlib is a checkout's
 # source (an editable install), somewhere in site-packages after a regular install.
@@ -33,8 +33,9 @@ class CourseFolderNotFound(FileNotFoundError):
 
     def __init__(self, start: Path) -> None:
         super().__init__(
-            f"No course folder found: neither {start} nor a folder above it holds {EXERCISES}/."
-            f" Run this from the course's folder (or one inside it), or give --folder DIR."
+            f"No course folder found: neither {start} nor a folder above it holds"
+            f" {EXERCISES_FOLDER}/. Run this from the course's folder (or one inside it), or"
+            " give --folder DIR."
         )
 
 
@@ -46,7 +47,7 @@ def find_course_folder(start: str | Path | None = None) -> Path | None:
     """
     here = Path(start if start is not None else Path.cwd()).resolve()
     for folder in (here, *here.parents, PACKAGE_PARENT):
-        if (folder / EXERCISES).is_dir():
+        if (folder / EXERCISES_FOLDER).is_dir():
             return folder
     return None
 
@@ -63,17 +64,17 @@ def exercises_folder(folder: str | Path | None = None) -> Path:
     """The learner's files: ``folder`` when given, else the course folder's ``exercises/``."""
     if folder is not None:
         return Path(folder)
-    return course_folder() / EXERCISES
+    return course_folder() / EXERCISES_FOLDER
 
 
-def learner_file(exercise: Exercise, folder: str | Path | None = None) -> Path:
-    """The learner's file for the exercise: ``NAME.py`` in the exercises folder."""
-    return exercises_folder(folder) / exercise.file_name
+def learner_file(file_name: str, folder: str | Path | None = None) -> Path:
+    """The learner's file of that name (an exercise's ``NAME.py``) in the exercises folder."""
+    return exercises_folder(folder) / file_name
 
 
-def solution_file(exercise: Exercise) -> Path:
-    """The course's solution of the exercise: ``solutions/NAME.py`` in the course folder."""
-    return course_folder() / SOLUTIONS / exercise.file_name
+def solution_file(file_name: str) -> Path:
+    """The course's solution of that name: ``solutions/NAME.py`` in the course folder."""
+    return course_folder() / SOLUTIONS_FOLDER / file_name
 
 
 def display_path(path: Path) -> str:
