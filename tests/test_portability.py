@@ -10,12 +10,15 @@ No Windows or macOS machine runs these tests, so the parts that can be checked f
   (``.gitattributes``): a clone made by Git for Windows and used from WSL would otherwise
   give ``.ci/find-python`` a CRLF first line, and bash would fail on the start-up files of
   JupyterLab's terminals;
+- the README's uv route (the same on Linux, macOS and Windows) runs the tests ``make test``
+  runs;
 - the server's memory is measured the same way on every system (psutil), and it is the
   memory of the process that runs the learner's program, even behind a launcher that starts
   the real interpreter as a child (a venv's ``python.exe`` on Windows), simulated here.
 """
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -94,6 +97,17 @@ def test_files_read_by_a_posix_shell_keep_lf_line_endings_in_every_checkout(name
         pytest.skip(f"not a git checkout: {asked.stderr.strip()}")
     assert asked.stdout.strip().endswith("eol: lf"), asked.stdout
     assert b"\r\n" not in (ROOT / name).read_bytes()
+
+
+def test_the_readme_uv_route_runs_the_tests_that_make_test_runs() -> None:
+    """Where make is absent (Windows), uv's line is how the suite is run: the same tests."""
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    workers = re.search(r"^WORKERS \?= (\d+)$", makefile, re.MULTILINE)[1]
+    options = re.search(r"^PYTEST := \S+ -m pytest (.+)$", makefile, re.MULTILINE)[1]
+    chosen = re.search(r"^test: .*\n\t\$\(PYTEST\) (.+)$", makefile, re.MULTILINE)[1]
+    expected = f"uv run --extra dev pytest {chosen} {options.replace('$(WORKERS)', workers)}"
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert expected in readme.splitlines(), f"the README's uv route should say: {expected}"
 
 
 # --- What cannot be checked on a system is said, never answered by luck ---------------------
