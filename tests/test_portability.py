@@ -9,20 +9,30 @@ No Windows or macOS machine runs these tests, so the parts that can be checked f
 - the files that a POSIX shell reads keep LF line endings in every checkout
   (``.gitattributes``): a clone made by Git for Windows and used from WSL would otherwise
   give ``.ci/find-python`` a CRLF first line, and bash would fail on the start-up files of
-  JupyterLab's terminals.
+  JupyterLab's terminals;
+- the README's uv route (the same on Linux, macOS and Windows) runs the tests ``make test``
+  runs;
+- the server's memory is measured the same way on every system (psutil), and it is the
+  memory of the process that runs the learner's program, even behind a launcher that starts
+  the real interpreter as a child (a venv's ``python.exe`` on Windows), simulated here.
 """
 
 import ast
+import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from mutants.catalogue import MUTANTS
 
 from chatlib.course.checks import EXERCISES, servers
+from chatlib.course.checks.chat_server import visits
 from chatlib.course.checks.core import Outcome, Requirement, run_requirement
 from chatlib.course.checks.pipeline import Program
 from chatlib.course.checks.results import CheckResult
 from chatlib.course.folders import solution_file
+from chatlib.course.harness import start_launched_server
 from chatlib.course.harness.programs import RunningProgram
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,6 +99,17 @@ def test_files_read_by_a_posix_shell_keep_lf_line_endings_in_every_checkout(name
     assert b"\r\n" not in (ROOT / name).read_bytes()
 
 
+def test_the_readme_uv_route_runs_the_tests_that_make_test_runs() -> None:
+    """Where make is absent (Windows), uv's line is how the suite is run: the same tests."""
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    workers = re.search(r"^WORKERS \?= (\d+)$", makefile, re.MULTILINE)[1]
+    options = re.search(r"^PYTEST := \S+ -m pytest (.+)$", makefile, re.MULTILINE)[1]
+    chosen = re.search(r"^test: .*\n\t\$\(PYTEST\) (.+)$", makefile, re.MULTILINE)[1]
+    expected = f"uv run --extra dev pytest {chosen} {options.replace('$(WORKERS)', workers)}"
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert expected in readme.splitlines(), f"the README's uv route should say: {expected}"
+
+
 # --- What cannot be checked on a system is said, never answered by luck ---------------------
 
 
@@ -123,3 +144,61 @@ async def test_where_ctrl_c_cannot_be_sent_the_ctrl_c_requirement_is_not_checked
     assert "Ctrl-C cannot be sent" in outcome.detail
     result = CheckResult(EXERCISES["uppercase_server"], [outcome])
     assert result.not_checked == [outcome] and result.met == 0
+
+
+# --- The server's memory, measured on every system -------------------------------------------
+
+
+def linux_resident_memory(pid: int) -> int:
+    """``VmRSS`` of ``/proc/PID/status``, in bytes: the figure the checker read before psutil."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    kib = next(line.split()[1] for line in status.splitlines() if line.startswith("VmRSS:"))
+    return int(kib) * 1024
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="no /proc to compare with")
+async def test_the_memory_the_checker_reads_is_the_figure_linux_gives_in_proc() -> None:
+    """psutil's reading is /proc's, so one way of measuring serves every system."""
+    solution = solution_file(EXERCISES["chat_server"])
+    server = await start_launched_server([sys.executable, str(solution)], solution)
+    try:
+        await visits(server.url, 100)  # Clients came and went: the server's memory moved.
+        measured = server.memory_in_use()
+        in_proc = linux_resident_memory(server.pid)
+    finally:
+        await server.stop()
+    print(f"\nserver's resident memory: psutil {measured} B, /proc VmRSS {in_proc} B")
+    # Read one after the other from an idle server: equal (measured), but a page or two may
+    # move in between on a busy machine; the check's own limit is 1.5 MiB.
+    assert abs(measured - in_proc) <= 64 * 1024
+
+
+# Like a venv's python.exe on Windows: a program that runs the real interpreter as a child,
+# passes Ctrl-C on to it and waits for it.
+LAUNCHER_OF_THE_REAL_PYTHON = f"""#!{sys.executable}
+import signal, subprocess, sys
+
+child = subprocess.Popen([sys.executable, *sys.argv[1:]])
+for number in (signal.SIGINT, signal.SIGTERM):
+    signal.signal(number, lambda number, frame: child.send_signal(number))
+sys.exit(child.wait())
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the stand-in launcher is a #! script")
+async def test_behind_a_python_that_runs_the_interpreter_as_a_child_a_leak_is_still_caught(
+    tmp_path: Path,
+) -> None:
+    """The checker measures the process the launcher reports, not the one it started."""
+    python = tmp_path / "python"
+    python.write_text(LAUNCHER_OF_THE_REAL_PYTHON, encoding="utf-8")
+    python.chmod(0o755)
+    leaky = next(mutant for mutant in MUTANTS if mutant.name == "never_forgets_a_client")
+    chosen = EXERCISES[leaky.exercise]
+    path = tmp_path / chosen.file_name
+    path.write_text(leaky.apply(solution_file(chosen).read_text(encoding="utf-8")), "utf-8")
+    program = Program([str(python), str(path)], path)
+    requirement = requirement_named(chosen.name, leaky.caught_by)
+    outcome = await run_requirement(requirement, lambda: program.start(chosen))
+    assert outcome.met is False, outcome.detail
+    assert "it keeps something of every client" in outcome.detail

@@ -310,11 +310,14 @@ async def departed_clients_are_forgotten(server: ServerUnderTest) -> None:
     if server.program is None:
         raise NotCheckedHere("only a server running as a program of its own can be measured")
     if server.program.memory_in_use() is None:
-        raise NotCheckedHere("this system does not tell how much memory a program uses")
+        raise NotCheckedHere("this system does not let the checker read a program's memory")
     await visits(server.url, WARM_UP_VISITS)
     before = server.program.memory_in_use()
     await visits(server.url, MEASURED_VISITS)
-    grown = server.program.memory_in_use() - before
+    after = server.program.memory_in_use()
+    if before is None or after is None:
+        raise CheckFailed("The server ended while clients came and went.")
+    grown = after - before
     if grown > MEMORY_GROWTH_LIMIT:
         mib = 1024 * 1024
         raise CheckFailed(

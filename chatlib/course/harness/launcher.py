@@ -8,7 +8,7 @@ program imports them by) are wrapped as their modules load:
 - a server listens on 127.0.0.1, on a free port, whatever host and port it asked for;
 - a client connects to the checker's stand-in server, whatever URL it asked for;
 - each time, one line goes to the checker over a private loopback connection (never to the
-  program's own output): ``serving HOST PORT REAL_PORT`` or ``connecting URL``.
+  program's own output): ``serving HOST PORT REAL_PORT PID`` or ``connecting URL``.
 
 So a program that hard-codes ``localhost:8765``, parses ``sys.argv`` its own way or takes no
 options at all is checked on what it does, and two checks never compete for a port: not two
@@ -55,10 +55,16 @@ REPORTER = Reporter(os.environ.get(REPORT_TO) if __name__ == "__main__" else Non
 
 
 def report_serving(asked_host, asked_port, sockets) -> None:
-    """Tell the checker where a server asked to listen, and where it really listens."""
+    """Tell the checker where a server asked to listen, where it really listens, and which
+    process serves.
+
+    The process id is the one the checker must measure (memory): on Windows a venv's
+    ``python.exe`` is a launcher that starts the real interpreter as a child, so the process
+    the checker started is not the one running the program; only the program knows its own.
+    """
     real_port = next(iter(sockets)).getsockname()[1]
     asked_port = "-" if asked_port is None else asked_port
-    REPORTER.say("serving", asked_host or "-", asked_port, real_port)
+    REPORTER.say("serving", asked_host or "-", asked_port, real_port, os.getpid())
 
 
 def redirected_url(asked: str) -> str:

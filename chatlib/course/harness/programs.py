@@ -22,6 +22,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import overload
 
+import psutil
+
 from chatlib.course.harness import launcher
 from chatlib.course.harness.waiting import Changes
 
@@ -34,8 +36,9 @@ EXIT_LIMIT = 5.0
 LISTENING_LINE = r"wss?://[^\s]+:\d+"
 # The program that runs a learner's file at the checker's addresses (run by path).
 LAUNCHER = Path(launcher.__file__)
-# What the launcher reports once a server listens: the host and port asked, the real port.
-SERVING_REPORT = r"^serving (?P<host>\S+) (?P<port>\S+) (?P<real_port>\d+)$"
+# What the launcher reports once a server listens: the host and port asked, the real port,
+# and the id of the process that serves.
+SERVING_REPORT = r"^serving (?P<host>\S+) (?P<port>\S+) (?P<real_port>\d+) (?P<pid>\d+)$"
 
 # How much of a program's output is kept by default: the latest lines only. Whoever reads it
 # looks at what the program printed recently (after it started, after a message arrived), and
@@ -243,6 +246,9 @@ class RunningProgram:
         if own_process_group:
             _ending_with_this_process.add(self)
         self.path = path  # The Python file it runs, when there is one: its errors point there.
+        # The process that runs the program: the one started, unless the launcher reports
+        # another (on Windows, a venv's python.exe runs the real interpreter as a child).
+        self.pid = process.pid
         self.url: str | None = None  # Where it listens, once start_server_program has seen it.
         # The (host, port) it asked to listen on, once start_launched_server has seen it.
         self.asked: tuple[str, str] | None = None
@@ -311,19 +317,17 @@ class RunningProgram:
         return int(self.url.rsplit(":", 1)[1]) if self.url else None
 
     def memory_in_use(self) -> int | None:
-        """The program's resident memory in bytes, or ``None`` where the system does not say.
+        """The resident memory of the process that runs the program (:attr:`pid`), in bytes;
+        ``None`` once it has ended, or where the system refuses to say.
 
-        Read from ``/proc/PID/status`` (Linux): no library needed, and the program under test
-        cannot tell it is being measured.
+        psutil asks each system the same question: Linux's ``/proc/PID/statm`` (the figure of
+        ``VmRSS`` in ``/proc/PID/status``), macOS' task info, Windows' working set. The
+        program under test cannot tell it is being measured.
         """
         try:
-            status = Path(f"/proc/{self.process.pid}/status").read_text()
-        except OSError:
+            return psutil.Process(self.pid).memory_info().rss
+        except psutil.Error:
             return None
-        for line in status.splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024  # The kernel counts in KiB.
-        return None
 
     @staticmethod
     def can_be_paused() -> bool:
@@ -427,7 +431,7 @@ class RunningProgram:
         ``command`` is ``[python, FILE, ARGS...]`` or ``[python, "-m", MODULE, ARGS...]``, as
         it would be typed. Whatever address its servers ask for, they listen on 127.0.0.1,
         any free port; its clients connect to ``connect_to`` (when given) whatever URL they
-        ask for. :attr:`reports` receives one line for each: ``serving HOST PORT REAL_PORT``
+        ask for. :attr:`reports` receives one line for each: ``serving HOST PORT REAL_PORT PID``
         and ``connecting URL``. ``environment`` adds variables to this process's own.
         """
         reports = Output()
@@ -528,5 +532,6 @@ async def start_launched_server(
         await program.kill()  # Not Ctrl-C: a traceback of ours would hide the program's own.
         raise ProgramNotReady(program, " ".join(command), within, ended)
     program.url = f"ws://127.0.0.1:{found['real_port']}"
+    program.pid = int(found["pid"])
     program.asked = (found["host"], found["port"])
     return program
