@@ -159,7 +159,7 @@ def linux_resident_memory(pid: int) -> int:
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="no /proc to compare with")
 async def test_the_memory_the_checker_reads_is_the_figure_linux_gives_in_proc() -> None:
     """psutil's reading is /proc's, so one way of measuring serves every system."""
-    solution = solution_file(EXERCISES["chat_server"])
+    solution = solution_file(EXERCISES["chat_server"].file_name)
     server = await start_launched_server([sys.executable, str(solution)], solution)
     try:
         await visits(server.url, 100)  # Clients came and went: the server's memory moved.
@@ -196,7 +196,7 @@ async def test_behind_a_python_that_runs_the_interpreter_as_a_child_a_leak_is_st
     leaky = next(mutant for mutant in MUTANTS if mutant.name == "never_forgets_a_client")
     chosen = EXERCISES[leaky.exercise]
     path = tmp_path / chosen.file_name
-    path.write_text(leaky.apply(solution_file(chosen).read_text(encoding="utf-8")), "utf-8")
+    path.write_text(leaky.apply(solution_file(chosen.file_name).read_text(encoding="utf-8")), "utf-8")
     program = Program([str(python), str(path)], path)
     requirement = requirement_named(chosen.name, leaky.caught_by)
     outcome = await run_requirement(requirement, lambda: program.start(chosen))
