@@ -196,7 +196,8 @@ async def test_behind_a_python_that_runs_the_interpreter_as_a_child_a_leak_is_st
     leaky = next(mutant for mutant in MUTANTS if mutant.name == "never_forgets_a_client")
     chosen = EXERCISES[leaky.exercise]
     path = tmp_path / chosen.file_name
-    path.write_text(leaky.apply(solution_file(chosen.file_name).read_text(encoding="utf-8")), "utf-8")
+    solution = solution_file(chosen.file_name).read_text(encoding="utf-8")
+    path.write_text(leaky.apply(solution), "utf-8")
     program = Program([str(python), str(path)], path)
     requirement = requirement_named(chosen.name, leaky.caught_by)
     outcome = await run_requirement(requirement, lambda: program.start(chosen))
