@@ -99,15 +99,26 @@ def test_files_read_by_a_posix_shell_keep_lf_line_endings_in_every_checkout(name
     assert b"\r\n" not in (ROOT / name).read_bytes()
 
 
-def test_the_readme_uv_route_runs_the_tests_that_make_test_runs() -> None:
-    """Where make is absent (Windows), uv's line is how the suite is run: the same tests."""
+# How each of the README's routes without make runs pytest (Windows, macOS, pip, uv, Poetry).
+PYTEST_RUNNERS = (
+    r".venv\Scripts\python -m pytest",
+    ".venv/bin/python -m pytest",
+    "uv run --extra dev pytest",
+    "poetry run pytest",
+)
+
+
+@pytest.mark.parametrize("runner", PYTEST_RUNNERS)
+def test_each_readme_route_runs_the_tests_that_make_test_runs(runner: str) -> None:
+    """Where make is absent (Windows, macOS without the Xcode tools), the README's line is how
+    the suite is run: the same tests as `make test`, not the slow ones too."""
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     workers = re.search(r"^WORKERS \?= (\d+)$", makefile, re.MULTILINE)[1]
     options = re.search(r"^PYTEST := \S+ -m pytest (.+)$", makefile, re.MULTILINE)[1]
     chosen = re.search(r"^test: .*\n\t\$\(PYTEST\) (.+)$", makefile, re.MULTILINE)[1]
-    expected = f"uv run --extra dev pytest {chosen} {options.replace('$(WORKERS)', workers)}"
+    expected = f"{runner} {chosen} {options.replace('$(WORKERS)', workers)}"
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert expected in readme.splitlines(), f"the README's uv route should say: {expected}"
+    assert expected in readme.splitlines(), f"the README's route should say: {expected}"
 
 
 # --- What cannot be checked on a system is said, never answered by luck ---------------------
