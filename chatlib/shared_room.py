@@ -353,9 +353,7 @@ class SharedRoom(ChatRoom):
                 del other.names[listed]
                 heard = Heard(departure_line(listed))
                 self.deliver(list(self.members.values()), heard.line)
-                for claimed, newcomer in self.newcomers.items():
-                    if claimed != name:
-                        newcomer.missed.append(heard)
+                self.tell_newcomers(heard, but=name)
 
     @staticmethod
     async def hear_own_arrival(echo: asyncio.Future) -> None:
@@ -415,10 +413,12 @@ class SharedRoom(ChatRoom):
         self.deliver(list(self.members.values()), heard.line)
         self.tell_newcomers(heard)
 
-    def tell_newcomers(self, heard: Heard) -> None:
-        """Keep ``heard`` for every newcomer whose name is being claimed (see :meth:`join`)."""
-        for newcomer in self.newcomers.values():
-            newcomer.missed.append(heard)
+    def tell_newcomers(self, heard: Heard, but: str | None = None) -> None:
+        """Keep ``heard`` for every newcomer whose name is being claimed (see :meth:`join`),
+        except the one claiming ``but``."""
+        for claimed, newcomer in self.newcomers.items():
+            if claimed != but:
+                newcomer.missed.append(heard)
 
     async def receive(self, member: Member, message: str | bytes) -> None:
         """Handle a member's message once every name claimed before it has settled.
