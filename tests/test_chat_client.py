@@ -42,7 +42,9 @@ WAIT = 5.0  # seconds: a generous bound for what should take milliseconds
 # connecting): on a busy machine that alone can take seconds, so it gets the harness's
 # STARTUP_LIMIT; every later wait keeps its own short bound.
 PROMPTLY = 1.0  # seconds: how fast a message must reach the screen
-ENV = {**os.environ, "PYTHONUNBUFFERED": "1"}
+# PYTHONFAULTHANDLER: a client that hangs is stopped with SIGABRT before it is killed, and
+# prints where each of its threads stands (see screen_of).
+ENV = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"}
 
 CHATLIB_CLIENT = [sys.executable, "-m", "chatlib", "chat-client"]
 SOLUTION_CLIENT = [sys.executable, str(solution_file(EXERCISES["chat_client"].file_name))]
@@ -489,10 +491,22 @@ async def start_in_terminal(command: list[str], slave: int, *args: str):
 @contextlib.asynccontextmanager
 async def screen_of(process, master: int) -> AsyncIterator[TerminalScreen]:
     """What ``process`` shows in the terminal whose master side is ``master``, while the block
-    runs; at the end, the process is killed if it still runs."""
+    runs; at the end, the process is killed if it still runs.
+
+    When the block fails, the failure carries what the terminal showed; if the process still
+    runs then (it hangs), that includes where each of its threads stands: SIGABRT makes its
+    fault handler print their stacks before it ends.
+    """
     screen = TerminalScreen(master)
     try:
         yield screen
+    except BaseException as failure:
+        if process.returncode is None:
+            process.send_signal(signal.SIGABRT)
+            with contextlib.suppress(AssertionError):
+                await screen.expect("Current thread", within=WAIT)  # The stacks' last part.
+        failure.add_note(f"The terminal showed: {screen.output.decode(errors='replace')!r}")
+        raise
     finally:
         screen.close()
         if process.returncode is None:
